@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Set-up shared by `npm start`, `npm test` and `npm run bench`: install what a fresh Debian machine
+// lacks (npm dependencies, nats-server, redis-server), then build. Idempotent and quick when done.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const onPath = (bin) =>
+  spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin} || test -x /usr/bin/${bin}`], { stdio: 'ignore' }).status === 0;
+
+// npm dependencies: reinstall when package-lock.json changed since the last install.
+const lock = readFileSync(join(root, 'package-lock.json'));
+const lockHash = createHash('sha256').update(lock).digest('hex');
+const stamp = join(root, 'node_modules', '.routerhub-lock-hash');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
+  console.log('[setup] installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lockHash);
+}
+
+// NATS and Redis servers come from Debian's packages.
+const missing = ['nats-server', 'redis-server'].filter((b) => !onPath(b));
+if (missing.length > 0) {
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  console.log(`[setup] installing ${missing.join(', ')} with apt-get`);
+  const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
+  try {
+    apt('update', '-qq');
+    apt('install', '-y', '-qq', ...missing);
+  } catch {
+    console.error(`[setup] could not install ${missing.join(', ')}: install the Debian packages by hand, or set NATS_URL / REDIS_URL to running servers.`);
+    process.exit(1);
+  }
+}
+
+console.log('[setup] building (tsc)');
+run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);

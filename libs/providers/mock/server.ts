@@ -1,0 +1,124 @@
+// A mock upstream that speaks every provider family's real wire format on loopback. It answers
+// scripted turns first (tests), then the deterministic demo behaviour (the demo model, benchmarks).
+// It records each request it got and whether the caller went away mid-stream.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { demoTurn } from './demo';
+import { mockWires } from './index';
+import type { MockRequest, MockTurn } from './script';
+import type { MockRequestView, MockWire } from './wire';
+
+export interface MockUpstreamOptions {
+  port?: number;
+  host?: string;
+  /** The answer when nothing is scripted. */
+  defaultTurn?: (view: MockRequestView, wire: MockWire) => MockTurn;
+}
+
+export class MockUpstream {
+  readonly requests: MockRequest[] = [];
+  private readonly queue: MockTurn[] = [];
+  private server!: Server;
+  private counter = 0;
+  url = '';
+
+  private constructor(private readonly opts: MockUpstreamOptions) {}
+
+  static async start(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
+    const mock = new MockUpstream(opts);
+    mock.server = createServer((req, res) => void mock.handle(req, res));
+    mock.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => mock.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+    mock.url = `http://${opts.host ?? '127.0.0.1'}:${(mock.server.address() as AddressInfo).port}`;
+    return mock;
+  }
+
+  /** Queue turns: each upstream request takes the next one, whatever its family. */
+  script(...turns: MockTurn[]): void {
+    this.queue.push(...turns);
+  }
+
+  reset(): void {
+    this.queue.length = 0;
+    this.requests.length = 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const raw = await readBody(req);
+    if (path === '/__mock/requests' && req.method === 'GET') return json(res, 200, this.requests);
+    if (path === '/__mock/script' && req.method === 'POST') {
+      this.script(...((JSON.parse(raw) as { turns: MockTurn[] }).turns ?? []));
+      return json(res, 200, { queued: this.queue.length });
+    }
+    if (path === '/__mock' && req.method === 'DELETE') {
+      this.reset();
+      return json(res, 200, {});
+    }
+    const wire = req.method === 'POST' ? mockWires.find((w) => w.matches(path)) : undefined;
+    if (!wire) return json(res, 404, { error: { message: `mock upstream: no provider API at ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return json(res, 400, { error: { message: 'mock upstream: body is not JSON', type: 'invalid_request_error', param: null, code: null } });
+    }
+    const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false };
+    this.requests.push(record);
+    const turn = this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire);
+
+    if (turn.httpError) {
+      const e = wire.errorResponse(turn.httpError);
+      res.writeHead(e.status, e.headers).end(e.body);
+      record.finished = true;
+      return;
+    }
+    const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
+    let events = wire.events(turn, { model, id: `mock${++this.counter}` });
+    if (turn.cutAfterEvents !== undefined) events = events.slice(0, turn.cutAfterEvents);
+    res.on('close', () => {
+      if (!record.finished) record.aborted = true;
+    });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    if (turn.initialDelayMs) await sleep(turn.initialDelayMs);
+    if (!turn.delayMs) {
+      if (!res.destroyed) res.write(events.join(''));
+    } else {
+      for (const ev of events) {
+        if (res.destroyed) return;
+        res.write(ev);
+        await sleep(turn.delayMs);
+      }
+    }
+    if (res.destroyed) return;
+    record.finished = true;
+    if (turn.cutAfterEvents !== undefined) {
+      res.destroy(); // a broken connection, not a clean end
+      return;
+    }
+    res.end();
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

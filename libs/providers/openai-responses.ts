@@ -1,0 +1,147 @@
+// openai-responses: an upstream that speaks the Responses API itself (OpenAI, Azure OpenAI, and
+// compatible servers). The request passes through with the fixes Codex needs; the stream maps
+// one-to-one onto frames, with the upstream's complete items used for `output_item.done`.
+import type { ApiError, InputItem, OutputItem, ResponsesRequest } from '../protocol/types';
+import type { Deployment } from '../routing/catalog';
+import { errorMessageOf, httpFailure, retryAfterSeconds } from './errors';
+import type { OutputBuilder } from './output';
+import type { ProviderAdapter, StreamMapper, UpstreamRequest } from './types';
+import { makeUsage } from './usage';
+
+const NAME = 'OpenAI Responses upstream';
+
+export function toResponsesUpstream(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
+  // Drop what an upstream may reject or must not see: Codex's client_metadata, and the client's
+  // `stream` choice (RouterHub always streams upstream and assembles non-streaming answers itself).
+  const { client_metadata: _cm, ...rest } = req;
+  const body: Record<string, unknown> = { ...rest, model: deployment.model, stream: true };
+  // With store:false the upstream keeps no items, so ids Codex replays ("msg_<uuid>", "rs_…") make it
+  // answer "Item with id … not found" (openai/codex#35739): strip them.
+  if (req.store !== true && Array.isArray(req.input)) body.input = req.input.map(stripId);
+  return body;
+}
+
+function stripId(item: InputItem): InputItem {
+  if (item.id === undefined) return item;
+  const { id: _id, ...rest } = item;
+  return rest as InputItem;
+}
+
+export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    ...deployment.headers,
+  };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  return { url: `${deployment.base_url.replace(/\/+$/, '')}/responses`, headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
+}
+
+interface UpstreamEvent {
+  type: string;
+  output_index?: number;
+  summary_index?: number;
+  delta?: string;
+  item?: OutputItem & { type: string };
+  response?: {
+    usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } } | null;
+    incomplete_details?: { reason?: string } | null;
+    error?: Partial<ApiError> | null;
+  };
+  error?: Partial<ApiError>;
+  code?: string;
+  message?: string;
+}
+
+const RETRYABLE_STREAM_CODES = new Set(['server_error', 'rate_limit_exceeded', 'server_is_overloaded', 'slow_down']);
+
+export class ResponsesStreamMapper implements StreamMapper {
+  /** Upstream output_index → ours (the same unless the upstream skips indexes). */
+  private readonly index = new Map<number, number>();
+
+  constructor(private readonly out: OutputBuilder) {}
+
+  onEvent(_event: string | undefined, data: string): void {
+    if (data === '[DONE]') return;
+    const ev = JSON.parse(data) as UpstreamEvent;
+    const at = this.index.get(ev.output_index ?? -1) ?? -1;
+    switch (ev.type) {
+      case 'response.output_item.added':
+        this.start(ev.output_index ?? this.index.size, ev.item!);
+        return;
+      case 'response.output_text.delta':
+        this.out.appendText(at, ev.delta ?? '');
+        return;
+      case 'response.reasoning_summary_text.delta':
+        this.out.appendReasoning(at, ev.delta ?? '', ev.summary_index ?? 0);
+        return;
+      case 'response.function_call_arguments.delta':
+        this.out.appendArguments(at, ev.delta ?? '');
+        return;
+      case 'response.custom_tool_call_input.delta':
+        this.out.appendCustomInput(at, ev.delta ?? '');
+        return;
+      case 'response.output_item.done':
+        if (at >= 0) this.out.finish(at, ev.item);
+        return;
+      case 'response.completed':
+      case 'response.incomplete': {
+        const u = ev.response?.usage;
+        const usage = u ? makeUsage(u.input_tokens ?? 0, u.input_tokens_details?.cached_tokens ?? 0, u.output_tokens ?? 0, u.output_tokens_details?.reasoning_tokens ?? 0) : null;
+        this.out.completed(usage, ev.type === 'response.incomplete' ? ev.response?.incomplete_details?.reason ?? 'unknown' : null);
+        return;
+      }
+      case 'response.failed':
+        this.fail(ev.response?.error ?? {});
+        return;
+      case 'error':
+        // Documented top-level shape {"type":"error","code","message"} and the nested one.
+        this.fail(ev.error ?? { code: ev.code, message: ev.message });
+        return;
+      default:
+        // created, in_progress, content_part.*, *.done text events, annotations…: nothing to add.
+        return;
+    }
+  }
+
+  onEnd(): void {}
+
+  private start(upstreamIndex: number, item: OutputItem & { type: string }): void {
+    let ours: number;
+    switch (item.type) {
+      case 'message':
+        ours = this.out.startMessage(item.id);
+        break;
+      case 'reasoning':
+        ours = this.out.startReasoning(item.id);
+        break;
+      case 'function_call':
+        ours = this.out.startFunctionCall(item.call_id, item.name, item.id);
+        break;
+      case 'custom_tool_call':
+        ours = this.out.startCustomCall(item.call_id, item.name, item.id);
+        break;
+      default:
+        // Hosted-tool items (web_search_call…) are not part of a Codex turn through a gateway.
+        return;
+    }
+    this.index.set(upstreamIndex, ours);
+  }
+
+  private fail(err: Partial<ApiError>): void {
+    const code = err.code ?? 'upstream_error';
+    const message = `${NAME}: ${err.message ?? 'the response failed'}`;
+    const status = code === 'rate_limit_exceeded' ? 429 : code === 'context_length_exceeded' ? 400 : 502;
+    this.out.failed({ message, type: err.type ?? 'upstream_error', param: err.param ?? null, code }, status, RETRYABLE_STREAM_CODES.has(code));
+  }
+}
+
+export const openaiResponses: ProviderAdapter = {
+  family: 'openai-responses',
+  buildRequest,
+  createStreamMapper: (out) => new ResponsesStreamMapper(out),
+  mapError(status, headers, body) {
+    const { message, code } = errorMessageOf(body);
+    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code);
+  },
+};

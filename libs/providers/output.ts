@@ -1,0 +1,194 @@
+// OutputBuilder: the one place where a provider's stream becomes Responses output items. Adapters
+// call start/append/finish; the builder assigns output indexes and item ids, keeps each item's
+// accumulated text so that `ItemDone` carries the complete item (Codex acts only on
+// `response.output_item.done`), and records the terminal outcome for the worker to act on.
+import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, OutputItem, ReasoningItem, Usage } from '../protocol/types';
+import { F, type Frame, type TerminalFrame } from '../wire/frames';
+
+export interface FrameSink { push(frame: Frame): void }
+
+/** A function tool that stands in for a freeform (custom) tool on providers that have none. */
+export const CUSTOM_TOOL_INPUT_PARAM = 'input';
+
+interface OpenItem {
+  item: OutputItem;
+  /** Arguments of a function call that is really a custom tool call (emulated on this provider). */
+  emulatedCustom: boolean;
+  args: string;
+}
+
+export class OutputBuilder {
+  /** True once anything the client can see was produced: from then on there is no failover. */
+  hasOutput = false;
+  terminal: TerminalFrame | null = null;
+  /** With a Failed terminal: may another deployment succeed? */
+  retryable = false;
+  private readonly open = new Map<number, OpenItem>();
+  private next = 0;
+  private idSeq = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    /** Unique per response; item ids are `<kind>_<idBase><n>`. */
+    private readonly idBase: string,
+    /** Names of the request's custom (freeform) tools, for providers that only have function tools. */
+    private readonly customTools: ReadonlySet<string> = new Set(),
+  ) {}
+
+  newId(kind: string): string {
+    return `${kind}_${this.idBase}${this.idSeq++}`;
+  }
+
+  startMessage(id = this.newId('msg')): number {
+    return this.start({ type: 'message', id, role: 'assistant', status: 'in_progress', content: [] });
+  }
+
+  appendText(index: number, delta: string): void {
+    if (delta === '') return;
+    const open = this.open.get(index);
+    if (!open) return;
+    open.args += delta;
+    this.sink.push([F.TextDelta, index, delta]);
+  }
+
+  startReasoning(id = this.newId('rs')): number {
+    return this.start({ type: 'reasoning', id, summary: [] });
+  }
+
+  /** Reasoning shown to the user (Responses "summary"; Anthropic/Gemini thinking text). */
+  appendReasoning(index: number, delta: string, summaryIndex = 0): void {
+    if (delta === '') return;
+    const open = this.open.get(index);
+    if (!open || open.item.type !== 'reasoning') return;
+    const summary = open.item.summary;
+    while (summary.length <= summaryIndex) summary.push({ type: 'summary_text', text: '' });
+    summary[summaryIndex].text += delta;
+    this.sink.push([F.ReasoningDelta, index, summaryIndex, delta]);
+  }
+
+  /** Opaque provider state (a thinking signature) that Codex sends back unchanged next turn. */
+  setEncryptedContent(index: number, value: string): void {
+    const open = this.open.get(index);
+    if (open?.item.type === 'reasoning') open.item.encrypted_content = value;
+  }
+
+  /**
+   * A tool call from a provider that only knows function tools. A call to one of the request's
+   * custom tools comes back as a `custom_tool_call` whose input is the `input` argument.
+   */
+  startToolCall(callId: string, name: string): number {
+    if (this.customTools.has(name)) {
+      const index = this.startCustomCall(callId, name);
+      this.open.get(index)!.emulatedCustom = true;
+      return index;
+    }
+    return this.startFunctionCall(callId, name);
+  }
+
+  startFunctionCall(callId: string, name: string, id = this.newId('fc')): number {
+    return this.start({ type: 'function_call', id, call_id: callId, name, arguments: '', status: 'in_progress' });
+  }
+
+  appendArguments(index: number, delta: string): void {
+    if (delta === '') return;
+    const open = this.open.get(index);
+    if (!open) return;
+    open.args += delta;
+    // An emulated custom call streams JSON; its raw input is known only when the call is done.
+    if (!open.emulatedCustom) this.sink.push([F.ArgsDelta, index, delta]);
+  }
+
+  startCustomCall(callId: string, name: string, id = this.newId('ctc')): number {
+    return this.start({ type: 'custom_tool_call', id, call_id: callId, name, input: '', status: 'in_progress' });
+  }
+
+  appendCustomInput(index: number, delta: string): void {
+    if (delta === '') return;
+    const open = this.open.get(index);
+    if (!open) return;
+    open.args += delta;
+    this.sink.push([F.CustomInputDelta, index, delta]);
+  }
+
+  /** Text accumulated so far for an open item (message text, arguments or custom input). */
+  accumulated(index: number): string {
+    return this.open.get(index)?.args ?? '';
+  }
+
+  isOpen(index: number): boolean {
+    return this.open.has(index);
+  }
+
+  /**
+   * Closes an item and emits its complete form. `final` replaces what was accumulated (an upstream
+   * that sends complete items, like OpenAI Responses, knows best).
+   */
+  finish(index: number, final?: OutputItem): void {
+    const open = this.open.get(index);
+    if (!open) return;
+    this.open.delete(index);
+    const item = final ?? this.complete(open, index);
+    this.sink.push([F.ItemDone, index, item]);
+  }
+
+  finishAll(): void {
+    for (const index of [...this.open.keys()].sort((a, b) => a - b)) this.finish(index);
+  }
+
+  /** The response ended normally (`incompleteReason` set: it was cut short, e.g. max_output_tokens). */
+  completed(usage: Usage | null, incompleteReason: string | null = null): void {
+    if (this.terminal) return;
+    this.finishAll();
+    this.terminal = [F.Completed, usage, incompleteReason];
+  }
+
+  failed(error: ApiError, httpStatus: number, retryable: boolean, retryAfterSeconds: number | null = null): void {
+    if (this.terminal) return;
+    this.finishAll();
+    this.terminal = [F.Failed, error, httpStatus, retryAfterSeconds];
+    this.retryable = retryable;
+  }
+
+  private start(item: OutputItem): number {
+    const index = this.next++;
+    this.open.set(index, { item, emulatedCustom: false, args: '' });
+    this.hasOutput = true;
+    this.sink.push([F.ItemAdded, index, { ...item } as OutputItem]);
+    return index;
+  }
+
+  private complete(open: OpenItem, index: number): OutputItem {
+    const item = open.item;
+    switch (item.type) {
+      case 'message':
+        return { ...(item as MessageItem), status: 'completed', content: [{ type: 'output_text', text: open.args, annotations: [] }] };
+      case 'function_call':
+        return { ...(item as FunctionCallItem), status: 'completed', arguments: normalizeArguments(open.args) };
+      case 'custom_tool_call': {
+        const input = open.emulatedCustom ? customInputFromArguments(open.args) : open.args;
+        if (open.emulatedCustom && input !== '') this.sink.push([F.CustomInputDelta, index, input]);
+        return { ...(item as CustomToolCallItem), status: 'completed', input };
+      }
+      case 'reasoning':
+        return { ...(item as ReasoningItem) };
+    }
+  }
+}
+
+/** Function-call arguments must be a JSON object string: empty becomes `{}`. */
+export function normalizeArguments(args: string): string {
+  return args.trim() === '' ? '{}' : args;
+}
+
+/** The raw input of an emulated custom tool call: its one string argument, or the text as sent. */
+export function customInputFromArguments(args: string): string {
+  try {
+    const parsed = JSON.parse(args) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as Record<string, unknown>)[CUSTOM_TOOL_INPUT_PARAM] === 'string') {
+      return (parsed as Record<string, string>)[CUSTOM_TOOL_INPUT_PARAM];
+    }
+  } catch {
+    // A model that answered with raw text instead of JSON: the text is the input.
+  }
+  return args;
+}

@@ -1,0 +1,42 @@
+// The contract every provider family implements. The worker loop (libs/providers/run.ts) is
+// provider-blind: it builds the upstream request, streams it with undici, feeds the SSE events to
+// the family's StreamMapper, and maps HTTP errors with mapError. One file (or folder) per family.
+import type { ApiError, ResponsesRequest } from '../protocol/types';
+import type { Deployment } from '../routing/catalog';
+import type { OutputBuilder } from './output';
+
+export interface UpstreamRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What an upstream failure means for the client, and whether the next deployment should be tried. */
+export interface UpstreamFailure {
+  error: ApiError;
+  /** The HTTP status the client gets when nothing has been streamed yet (429, 400, 502, 503…). */
+  httpStatus: number;
+  retryAfterSeconds: number | null;
+  /** True when another deployment may succeed (rate limit, overload, 5xx, auth of this deployment). */
+  retryable: boolean;
+}
+
+export interface StreamMapper {
+  /** One SSE event of the upstream stream (`event` is undefined when the upstream sends no event line). */
+  onEvent(event: string | undefined, data: string): void;
+  /**
+   * The upstream closed the stream. A mapper that saw no terminal event leaves `out.terminal` unset
+   * and the worker fails the response ("upstream stream ended without a terminal event").
+   */
+  onEnd(): void;
+}
+
+export interface ProviderAdapter {
+  readonly family: string;
+  /** Pure: a Responses request to this family's HTTP request. */
+  buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
+  /** One per upstream attempt: holds that stream's state and writes frames through `out`. */
+  createStreamMapper(out: OutputBuilder, req: ResponsesRequest): StreamMapper;
+  /** Pure: an upstream HTTP error (status, headers, body text) to what the client sees. */
+  mapError(status: number, headers: Record<string, string | string[] | undefined>, body: string): UpstreamFailure;
+}

@@ -1,0 +1,162 @@
+// The model catalog: which deployments serve a model id, in what order, and at what price.
+// Loaded from JSON (ROUTERHUB_MODELS), validated once at start with a JSON schema.
+import Ajv from 'ajv';
+import { readFileSync } from 'node:fs';
+
+export interface Deployment {
+  /** Adapter family: openai-responses, openai-chat, anthropic, gemini. */
+  provider: string;
+  base_url: string;
+  /** The model name the upstream knows. */
+  model: string;
+  /** Env var holding the upstream key, read by the workers (the ingress never sees provider keys). */
+  api_key_env?: string;
+  priority?: number;
+  weight?: number;
+  /** Extra upstream headers (e.g. an OpenAI-compatible server's own). */
+  headers?: Record<string, string>;
+}
+
+/** USD per million tokens. */
+export interface Pricing { input: number; cached_input?: number; output: number }
+
+export interface ModelEntry {
+  id: string;
+  display_name?: string;
+  deployments: Deployment[];
+  pricing?: Pricing;
+  context_window?: number;
+  max_output_tokens?: number;
+  /** Whether the model reasons (thinks); drives the Codex model catalog. */
+  reasoning?: boolean;
+}
+
+/** What the ingress hands a worker: the deployments to try, in order. */
+export interface RoutePlan {
+  model: string;
+  deployments: Deployment[];
+  pricing: Pricing | null;
+}
+
+const MODEL_ID = '^[A-Za-z0-9._-]+/[A-Za-z0-9._:/-]+$';
+
+const schema = {
+  type: 'object',
+  required: ['models'],
+  properties: {
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'deployments'],
+        properties: {
+          id: { type: 'string', pattern: MODEL_ID },
+          display_name: { type: 'string' },
+          context_window: { type: 'integer', minimum: 1 },
+          max_output_tokens: { type: 'integer', minimum: 1 },
+          reasoning: { type: 'boolean' },
+          deployments: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              required: ['provider', 'base_url', 'model'],
+              properties: {
+                provider: { type: 'string' },
+                base_url: { type: 'string', pattern: '^https?://' },
+                model: { type: 'string', minLength: 1 },
+                api_key_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+                priority: { type: 'integer' },
+                weight: { type: 'number', exclusiveMinimum: 0 },
+                headers: { type: 'object', additionalProperties: { type: 'string' } },
+              },
+            },
+          },
+          pricing: {
+            type: 'object',
+            required: ['input', 'output'],
+            properties: {
+              input: { type: 'number', minimum: 0 },
+              cached_input: { type: 'number', minimum: 0 },
+              output: { type: 'number', minimum: 0 },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+export class ModelCatalog {
+  private readonly byId: Map<string, ModelEntry>;
+
+  constructor(readonly models: ModelEntry[]) {
+    this.byId = new Map(models.map((m) => [m.id, m]));
+  }
+
+  /** Validates a parsed catalog; throws an error that names the file, the path and the problem. */
+  static parse(doc: unknown, source: string, families: readonly string[]): ModelCatalog {
+    if (!validate(doc)) {
+      const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+      throw new Error(`model catalog ${source} is invalid: ${problems}`);
+    }
+    const models = (doc as { models: ModelEntry[] }).models;
+    const seen = new Set<string>();
+    for (const m of models) {
+      if (seen.has(m.id)) throw new Error(`model catalog ${source}: model "${m.id}" is listed twice`);
+      seen.add(m.id);
+      for (const d of m.deployments) {
+        if (!families.includes(d.provider)) {
+          throw new Error(`model catalog ${source}: model "${m.id}" has provider "${d.provider}"; known providers: ${families.join(', ')}`);
+        }
+      }
+    }
+    return new ModelCatalog(models);
+  }
+
+  static load(path: string, families: readonly string[]): ModelCatalog {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new Error(`cannot read model catalog ${path}: ${(err as Error).message}`);
+    }
+    return ModelCatalog.parse(doc, path, families);
+  }
+
+  get(id: string): ModelEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * The deployments to try for one request: by priority (lowest first); among equal priorities a
+   * weighted random order, so traffic spreads by weight and failover still reaches every deployment.
+   */
+  plan(id: string, random: () => number = Math.random): RoutePlan | undefined {
+    const model = this.byId.get(id);
+    if (!model) return undefined;
+    const groups = new Map<number, Deployment[]>();
+    for (const d of model.deployments) {
+      const p = d.priority ?? 0;
+      groups.set(p, [...(groups.get(p) ?? []), d]);
+    }
+    const ordered: Deployment[] = [];
+    for (const p of [...groups.keys()].sort((a, b) => a - b)) ordered.push(...weightedOrder(groups.get(p)!, random));
+    return { model: id, deployments: ordered, pricing: model.pricing ?? null };
+  }
+}
+
+function weightedOrder(deployments: Deployment[], random: () => number): Deployment[] {
+  const rest = [...deployments];
+  const out: Deployment[] = [];
+  while (rest.length > 0) {
+    const total = rest.reduce((s, d) => s + (d.weight ?? 1), 0);
+    let r = random() * total;
+    let i = 0;
+    while (i < rest.length - 1 && (r -= rest[i].weight ?? 1) >= 0) i++;
+    out.push(rest.splice(i, 1)[0]);
+  }
+  return out;
+}

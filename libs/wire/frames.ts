@@ -1,0 +1,67 @@
+// The frame model: what workers send back to the ingress for one response. It mirrors the Responses
+// output-item model so that the ingress serializer is a pure function from frames to SSE text
+// (libs/protocol/sse.ts). Frames are tuples, not objects: they are built and encoded per token.
+import { Packr } from 'msgpackr';
+import type { ApiError, OutputItem, Usage } from '../protocol/types';
+
+export const F = {
+  /** A worker took the job. */
+  Accepted: 0,
+  /** An upstream accepted the request (HTTP 200); the ingress may now commit to a 200 SSE stream. */
+  Started: 1,
+  ItemAdded: 2,
+  TextDelta: 3,
+  ReasoningDelta: 4,
+  ArgsDelta: 5,
+  CustomInputDelta: 6,
+  ItemDone: 7,
+  Completed: 8,
+  Failed: 9,
+  /** The upstream is silent (thinking); the ingress may send a keep-alive event. */
+  Keepalive: 10,
+} as const;
+
+export type Frame =
+  | [typeof F.Accepted, workerId: string]
+  | [typeof F.Started]
+  | [typeof F.ItemAdded, outputIndex: number, item: OutputItem]
+  | [typeof F.TextDelta, outputIndex: number, delta: string]
+  | [typeof F.ReasoningDelta, outputIndex: number, summaryIndex: number, delta: string]
+  | [typeof F.ArgsDelta, outputIndex: number, delta: string]
+  | [typeof F.CustomInputDelta, outputIndex: number, delta: string]
+  | [typeof F.ItemDone, outputIndex: number, item: OutputItem]
+  | [typeof F.Completed, usage: Usage | null, incompleteReason: string | null]
+  | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null];
+
+export type TerminalFrame = Extract<Frame, [typeof F.Completed | typeof F.Failed, ...unknown[]]>;
+
+export function isTerminal(frame: Frame): frame is TerminalFrame {
+  return frame[0] === F.Completed || frame[0] === F.Failed;
+}
+
+/**
+ * One NATS message on a reply subject: a batch of frames from one worker, numbered so that the
+ * ingress notices a lost message (core NATS is at-most-once) instead of serving a corrupt answer.
+ */
+export interface FrameBatch { seq: number; workerId: string; frames: Frame[] }
+
+// Objects travel as plain msgpack maps: the ingress and workers may run different builds, so no
+// shared record structures.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeBatch(b: FrameBatch): Uint8Array {
+  return packr.pack([b.seq, b.workerId, b.frames]);
+}
+
+export function decodeBatch(data: Uint8Array): FrameBatch {
+  const [seq, workerId, frames] = packr.unpack(data) as [number, string, Frame[]];
+  return { seq, workerId, frames };
+}
+
+export function encode(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function decode<T>(data: Uint8Array): T {
+  return packr.unpack(data) as T;
+}

@@ -1,0 +1,18 @@
+// NATS subjects between ingress and workers (ARCHITECTURE.md, "Subjects").
+// Cancels go to the worker that owns the request, not to a per-request subject: a worker then holds
+// one cancel subscription instead of one per stream (10k streams = 10k subscriptions otherwise).
+
+export const WORKER_QUEUE = 'workers';
+
+export const subjects = {
+  job: (pool: string) => `rh.job.${pool}`,
+  /** Every frame batch for one ingress; the request id is the last token. */
+  outFor: (ingressId: string) => `rh.out.${ingressId}.*`,
+  out: (ingressId: string, requestId: string) => `rh.out.${ingressId}.${requestId}`,
+  cancel: (workerId: string) => `rh.cancel.${workerId}`,
+  heartbeat: 'rh.hb',
+} as const;
+
+export function requestIdOf(outSubject: string): string {
+  return outSubject.slice(outSubject.lastIndexOf('.') + 1);
+}
