@@ -1,0 +1,34 @@
+// Test support: replays a recorded provider stream through a family's StreamMapper and collects
+// the frames, exactly as the worker would feed it (one SSE event at a time).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResponsesRequest } from '../protocol/types';
+import type { Frame } from '../wire/frames';
+import { OutputBuilder } from './output';
+import type { ProviderAdapter } from './types';
+
+export const FIXTURES = join(__dirname, '..', '..', '..', 'libs', 'providers', 'fixtures');
+
+/** The `data:` payloads of a `.chunks.txt` recording (one JSON document per line). */
+export function chunks(family: string, file: string): string[] {
+  return readFileSync(join(FIXTURES, family, file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+export interface Replay { frames: Frame[]; out: OutputBuilder }
+
+export function replay(
+  adapter: ProviderAdapter,
+  events: Array<string | { event?: string; data: string }>,
+  req: ResponsesRequest = { model: 'x/y', input: 'hi' },
+): Replay {
+  const frames: Frame[] = [];
+  const custom = new Set((req.tools ?? []).filter((t) => t.type === 'custom').map((t) => String(t.name)));
+  const out = new OutputBuilder({ push: (f) => frames.push(f) }, 'test', custom);
+  const mapper = adapter.createStreamMapper(out, req);
+  for (const e of events) {
+    if (typeof e === 'string') mapper.onEvent(undefined, e);
+    else mapper.onEvent(e.event, e.data);
+  }
+  mapper.onEnd();
+  return { frames, out };
+}
