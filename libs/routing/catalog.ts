@@ -116,10 +116,11 @@ export class ModelCatalog {
     return new ModelCatalog(models);
   }
 
-  static load(path: string, families: readonly string[]): ModelCatalog {
+  /** Reads a catalog file; `${VAR}` and `${VAR:-default}` in it are replaced from `env`. */
+  static load(path: string, families: readonly string[], env: Record<string, string | undefined> = process.env): ModelCatalog {
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(path, 'utf8'));
+      doc = JSON.parse(expandEnv(readFileSync(path, 'utf8'), env, path));
     } catch (err) {
       throw new Error(`cannot read model catalog ${path}: ${(err as Error).message}`);
     }
@@ -146,6 +147,14 @@ export class ModelCatalog {
     for (const p of [...groups.keys()].sort((a, b) => a - b)) ordered.push(...weightedOrder(groups.get(p)!, random));
     return { model: id, deployments: ordered, pricing: model.pricing ?? null };
   }
+}
+
+function expandEnv(text: string, env: Record<string, string | undefined>, source: string): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+    const value = env[name] ?? fallback;
+    if (value === undefined) throw new Error(`${source} uses \${${name}}, which is not set`);
+    return value;
+  });
 }
 
 function weightedOrder(deployments: Deployment[], random: () => number): Deployment[] {

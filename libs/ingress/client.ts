@@ -1,0 +1,169 @@
+// The write path to one client, in one place: uWS corking, backpressure with a bounded backlog,
+// the decision between an HTTP error and a committed 200 SSE stream, and abort handling.
+import type { HttpResponse } from 'uWebSockets.js';
+import { errorJson, statusLine } from '../protocol/errors';
+import { ResponseStream } from '../protocol/sse';
+import type { ApiError } from '../protocol/types';
+import { metrics } from '../telemetry/metrics';
+import { F, type Frame } from '../wire/frames';
+import type { ResponseListener } from './dispatch';
+
+export interface ClientOptions {
+  stream: boolean;
+  /** Bytes of SSE text held for a client that reads slower than the upstream writes; past it the client is dropped. */
+  maxBacklogBytes: number;
+  startedAt: number;
+  /** Called once when the response is over for whatever reason (to release the dispatch). */
+  onDone: (outcome: string) => void;
+  /** Called when the client must be cut off (slow reader past the bound). */
+  onDrop: () => void;
+}
+
+export class ClientResponse implements ResponseListener {
+  aborted = false;
+  private committed = false;
+  private ended = false;
+  private backlog: string[] = [];
+  private backlogBytes = 0;
+  private waiting = false;
+  private endPending = false;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly rs: ResponseStream,
+    private readonly opts: ClientOptions,
+  ) {}
+
+  /** uWS told us the connection is gone: never touch `res` again. */
+  abort(): void {
+    if (this.ended) return;
+    this.aborted = true;
+    this.ended = true;
+    this.opts.onDone('client_aborted');
+  }
+
+  onFrames(frames: Frame[]): void {
+    if (this.ended) return;
+    if (!this.opts.stream) return this.collect(frames);
+    let text = '';
+    let terminal = false;
+    for (const f of frames) {
+      switch (f[0]) {
+        case F.Accepted:
+          continue;
+        case F.Failed:
+          if (!this.committed) return this.error(f[2], f[1], f[3]);
+          terminal = true;
+          break;
+        case F.Completed:
+          terminal = true;
+          break;
+        case F.Keepalive:
+          if (this.committed) {
+            text += this.rs.keepalive();
+            continue;
+          }
+          break;
+      }
+      if (!this.committed) text += this.commit();
+      text += this.rs.frame(f);
+    }
+    if (text) this.write(text, terminal);
+  }
+
+  onFailure(error: ApiError, status: number): void {
+    if (this.ended) return;
+    if (!this.committed) return this.error(status, error, null);
+    this.write(this.rs.failed(error), true);
+  }
+
+  /** `stream: false`: the whole response as one JSON object once the terminal frame arrives. */
+  private collect(frames: Frame[]): void {
+    for (const f of frames) {
+      if (f[0] === F.Failed) return this.error(f[2], f[1], f[3]);
+      this.rs.frame(f);
+      if (f[0] === F.Completed) {
+        const body = JSON.stringify(this.rs.envelope(this.rs.terminal ?? 'completed'));
+        this.finishWith('200 OK', 'application/json', body, this.rs.terminal ?? 'completed');
+        return;
+      }
+    }
+  }
+
+  /** An HTTP error before anything was streamed (Codex retries 429 with Retry-After, shows 502/503 bodies). */
+  error(status: number, error: ApiError, retryAfter: number | null): void {
+    if (this.ended) return;
+    this.finishWith(statusLine(status), 'application/json', errorJson(error), `http_${status}`, retryAfter);
+  }
+
+  private finishWith(status: string, type: string, body: string, outcome: string, retryAfter: number | null = null): void {
+    this.ended = true;
+    this.res.cork(() => {
+      this.res.writeStatus(status).writeHeader('content-type', type).writeHeader('x-request-id', this.rs.id);
+      if (retryAfter !== null) this.res.writeHeader('retry-after', String(retryAfter));
+      this.res.end(body);
+    });
+    this.opts.onDone(outcome);
+  }
+
+  private commit(): string {
+    this.committed = true;
+    metrics.timeToFirstByte.observe((performance.now() - this.opts.startedAt) / 1000);
+    this.res.cork(() => {
+      this.res.writeStatus('200 OK')
+        .writeHeader('content-type', 'text/event-stream; charset=utf-8')
+        .writeHeader('cache-control', 'no-cache')
+        .writeHeader('x-request-id', this.rs.id);
+    });
+    return this.rs.start();
+  }
+
+  private write(text: string, end: boolean): void {
+    if (end) {
+      this.ended = true;
+      this.opts.onDone(this.rs.terminal ?? 'failed');
+    }
+    if (this.waiting) {
+      this.backlog.push(text);
+      this.backlogBytes += text.length;
+      this.endPending ||= end;
+      if (this.backlogBytes > this.opts.maxBacklogBytes) this.drop();
+      return;
+    }
+    let ok = true;
+    this.res.cork(() => {
+      ok = this.res.write(text);
+      if (ok && end) this.res.end();
+    });
+    if (!ok) {
+      this.waiting = true;
+      this.endPending = end;
+      this.res.onWritable(() => this.drain());
+    }
+  }
+
+  private drain(): boolean {
+    if (this.aborted) return true;
+    if (this.backlog.length > 0) {
+      const text = this.backlog.join('');
+      this.backlog = [];
+      this.backlogBytes = 0;
+      if (!this.res.write(text)) return false;
+    }
+    this.waiting = false;
+    if (this.endPending) this.res.end();
+    return true;
+  }
+
+  private drop(): void {
+    metrics.slowClientDrops.inc();
+    this.backlog = [];
+    this.aborted = true;
+    if (!this.ended) {
+      this.ended = true;
+      this.opts.onDone('slow_client');
+    }
+    this.opts.onDrop();
+    this.res.close();
+  }
+}

@@ -1,0 +1,167 @@
+// The ingress's side of NATS: publish a job, wait for a worker to accept it (republishing to
+// another worker when none does), route frame batches back to their response, notice lost frames
+// and dead workers, and cancel a response's upstream call when its client goes away.
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection, Subscription } from 'nats';
+import type { ApiError } from '../protocol/types';
+import { decode, decodeBatch, encode, F, isTerminal, type Frame } from '../wire/frames';
+import type { Job } from '../wire/job';
+import { requestIdOf, subjects } from '../wire/subjects';
+
+export interface DispatchOptions {
+  pool: string;
+  /** How long a worker has to accept a job before it is republished. */
+  acceptTimeoutMs: number;
+  /** Publishes of one job before the response fails with "no worker". */
+  maxDispatches: number;
+  /** A worker not heard from for this long is dead, and its responses fail. */
+  workerDeadMs: number;
+}
+
+/** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
+export interface ResponseListener {
+  onFrames(frames: Frame[]): void;
+  /** The response cannot go on (no worker, lost frames, dead worker); `status` for a not-yet-started response. */
+  onFailure(error: ApiError, status: number): void;
+}
+
+interface Inflight {
+  job: Uint8Array;
+  listener: ResponseListener;
+  worker: string | null;
+  nextSeq: number;
+  dispatches: number;
+  timer: NodeJS.Timeout | null;
+  cancelled: boolean;
+}
+
+export class Dispatcher {
+  readonly ingressId = `i${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  private readonly inflight = new Map<string, Inflight>();
+  private readonly workersSeen = new Map<string, number>();
+  private readonly subs: Subscription[] = [];
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
+
+  start(): void {
+    this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: (err, msg) => !err && this.onBatch(msg.subject, msg.data) }));
+    this.subs.push(this.nc.subscribe(subjects.heartbeat, {
+      callback: (err, msg) => {
+        if (err) return;
+        const [workerId] = decode<[string, number]>(msg.data);
+        this.workersSeen.set(workerId, Date.now());
+      },
+    }));
+    this.sweep = setInterval(() => this.reapDeadWorkers(), Math.max(250, Math.floor(this.opts.workerDeadMs / 4)));
+  }
+
+  stop(): void {
+    if (this.sweep) clearInterval(this.sweep);
+    for (const s of this.subs) s.unsubscribe();
+  }
+
+  /** Workers heard from within the dead-worker window. */
+  liveWorkers(now = Date.now()): number {
+    let n = 0;
+    for (const seen of this.workersSeen.values()) if (now - seen < this.opts.workerDeadMs) n++;
+    return n;
+  }
+
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  replySubject(requestId: string): string {
+    return subjects.out(this.ingressId, requestId);
+  }
+
+  dispatch(job: Job, listener: ResponseListener): void {
+    const entry: Inflight = { job: encode(job), listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    this.inflight.set(job.id, entry);
+    this.publishJob(job.id, entry);
+  }
+
+  /** The client went away: stop the upstream call and forget the response. */
+  cancel(requestId: string): void {
+    const entry = this.inflight.get(requestId);
+    if (!entry) return;
+    entry.cancelled = true;
+    if (entry.worker) this.cancelOn(entry.worker, requestId);
+    this.finish(requestId, entry);
+  }
+
+  private publishJob(requestId: string, entry: Inflight): void {
+    entry.dispatches++;
+    this.nc.publish(subjects.job(this.opts.pool), entry.job);
+    entry.timer = setTimeout(() => {
+      if (entry.worker || !this.inflight.has(requestId)) return;
+      if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
+      this.fail(requestId, entry, 503, {
+        message: `No RouterHub worker accepted the request within ${entry.dispatches * this.opts.acceptTimeoutMs} ms. The workers are down or overloaded; retry shortly.`,
+        type: 'server_error', param: null, code: 'no_worker_available',
+      });
+    }, this.opts.acceptTimeoutMs);
+  }
+
+  private onBatch(subject: string, data: Uint8Array): void {
+    const requestId = requestIdOf(subject);
+    const batch = decodeBatch(data);
+    this.workersSeen.set(batch.workerId, Date.now());
+    const entry = this.inflight.get(requestId);
+    if (!entry) {
+      // A response we no longer serve (client gone, or a second worker took a republished job).
+      if (batch.frames.some((f) => !isTerminal(f))) this.cancelOn(batch.workerId, requestId);
+      return;
+    }
+    if (entry.worker === null) {
+      entry.worker = batch.workerId;
+      if (entry.timer) clearTimeout(entry.timer);
+    } else if (entry.worker !== batch.workerId) {
+      this.cancelOn(batch.workerId, requestId);
+      return;
+    }
+    if (batch.seq !== entry.nextSeq) {
+      this.fail(requestId, entry, 502, {
+        message: `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${entry.nextSeq}, got ${batch.seq}). Retry the request.`,
+        type: 'server_error', param: null, code: 'frames_lost',
+      });
+      this.cancelOn(batch.workerId, requestId);
+      return;
+    }
+    entry.nextSeq++;
+    const frames = batch.frames;
+    const last = frames[frames.length - 1];
+    if (last && isTerminal(last)) this.finish(requestId, entry);
+    entry.listener.onFrames(frames);
+  }
+
+  private reapDeadWorkers(): void {
+    const now = Date.now();
+    for (const [requestId, entry] of this.inflight) {
+      if (!entry.worker) continue;
+      const seen = this.workersSeen.get(entry.worker) ?? 0;
+      if (now - seen <= this.opts.workerDeadMs) continue;
+      this.fail(requestId, entry, 502, {
+        message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
+        type: 'server_error', param: null, code: 'worker_lost',
+      });
+    }
+    for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
+  }
+
+  private fail(requestId: string, entry: Inflight, status: number, error: ApiError): void {
+    this.finish(requestId, entry);
+    if (!entry.cancelled) entry.listener.onFailure(error, status);
+  }
+
+  private finish(requestId: string, entry: Inflight): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    this.inflight.delete(requestId);
+  }
+
+  private cancelOn(workerId: string, requestId: string): void {
+    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(requestId));
+  }
+}
+

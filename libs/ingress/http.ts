@@ -1,0 +1,183 @@
+// The ingress's HTTP surface (uWebSockets.js): POST /v1/responses, GET /v1/models, health,
+// readiness and metrics. Parses, authenticates, validates and resolves the route plan, then hands
+// the response to the dispatcher; it never calls a provider.
+import { randomBytes } from 'node:crypto';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { errorJson, HttpError, statusLine } from '../protocol/errors';
+import { ResponseStream } from '../protocol/sse';
+import { parseRequest } from '../protocol/validate';
+import type { ModelCatalog } from '../routing/catalog';
+import type { KeyStore } from '../store/keys';
+import { metrics, registry } from '../telemetry/metrics';
+import { tracer, traceparentOf } from '../telemetry/tracing';
+import { ClientResponse } from './client';
+import type { Dispatcher } from './dispatch';
+
+export interface IngressOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  maxBacklogBytes: number;
+  /** Longest a response may run before the worker gives up. */
+  maxResponseMs: number;
+  catalog: ModelCatalog;
+  keys: KeyStore;
+  dispatcher: Dispatcher;
+  /** Readiness of the dependencies (NATS, Redis). */
+  dependencies: () => Record<string, boolean>;
+  /** Extra GET routes (e.g. the Codex model catalog), path → JSON body. */
+  documents?: Record<string, () => unknown>;
+}
+
+export interface Ingress { port: number; close(): void }
+
+export function startIngress(opts: IngressOptions): Promise<Ingress> {
+  const app = uWS.App();
+  app.post('/v1/responses', (res, req) => handleResponses(res, req, opts));
+  app.get('/v1/models', (res, req) => {
+    const auth = req.getHeader('authorization');
+    const aborted = watchAbort(res);
+    authenticate(opts.keys, auth)
+      .then(() => {
+        const data = opts.catalog.models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0] }));
+        if (!aborted.value) sendJson(res, 200, { object: 'list', data });
+      })
+      .catch((err: unknown) => !aborted.value && sendError(res, err));
+  });
+  app.get('/healthz', (res) => sendJson(res, 200, { status: 'ok' }));
+  app.get('/readyz', (res) => {
+    const checks = { ...opts.dependencies(), workers: opts.dispatcher.liveWorkers() > 0 };
+    const ready = Object.values(checks).every(Boolean);
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks, live_workers: opts.dispatcher.liveWorkers() });
+  });
+  app.get('/metrics', (res) => {
+    const aborted = watchAbort(res);
+    void registry.metrics().then((text) => {
+      if (aborted.value) return;
+      res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', registry.contentType).end(text));
+    });
+  });
+  for (const [path, body] of Object.entries(opts.documents ?? {})) app.get(path, (res) => sendJson(res, 200, body()));
+  app.any('/*', (res, req) => {
+    const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
+    sendJson(res, 404, { error: { message: `${what} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(opts.host, opts.port, (socket: us_listen_socket | false) => {
+      if (!socket) return reject(new Error(`cannot listen on ${opts.host}:${opts.port} (in use?)`));
+      resolve({ port: uWS.us_socket_local_port(socket), close: () => uWS.us_listen_socket_close(socket) });
+    });
+  });
+}
+
+function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptions): void {
+  const startedAt = performance.now();
+  // HttpRequest is only valid until this function returns: read every header now.
+  const auth = req.getHeader('authorization');
+  const declared = Number(req.getHeader('content-length') || 0);
+  let client: ClientResponse | null = null;
+  let requestId: string | null = null;
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+    client?.abort();
+    if (requestId) opts.dispatcher.cancel(requestId);
+  });
+  if (declared > opts.maxBodyBytes) return void sendError(res, tooLarge(opts.maxBodyBytes));
+
+  const verified = authenticate(opts.keys, auth);
+  verified.catch(() => undefined); // handled below, once the body is in
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let rejected = false;
+  res.onData((chunk, isLast) => {
+    if (rejected) return;
+    size += chunk.byteLength;
+    if (size > opts.maxBodyBytes) {
+      rejected = true;
+      return void sendError(res, tooLarge(opts.maxBodyBytes));
+    }
+    // uWS reuses the chunk's memory after this callback: copy it.
+    chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+    if (!isLast) return;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    verified
+      .then((keyId) => {
+        if (aborted) return;
+        const request = parseRequest(body);
+        const plan = opts.catalog.plan(request.model);
+        if (!plan) throw unknownModel(request.model);
+        const id = `resp_${randomBytes(12).toString('hex')}`;
+        requestId = id;
+        const span = tracer.startSpan('ingress.response', { attributes: { 'routerhub.model': request.model, 'routerhub.response_id': id } });
+        metrics.activeStreams.inc();
+        client = new ClientResponse(res, new ResponseStream(id, request.model), {
+          stream: request.stream === true,
+          maxBacklogBytes: opts.maxBacklogBytes,
+          startedAt,
+          onDone: (outcome) => {
+            metrics.activeStreams.dec();
+            metrics.requests.inc({ model: request.model, outcome });
+            span.setAttribute('routerhub.outcome', outcome);
+            span.end();
+          },
+          onDrop: () => opts.dispatcher.cancel(id),
+        });
+        opts.dispatcher.dispatch({
+          id,
+          replyTo: opts.dispatcher.replySubject(id),
+          keyId,
+          request,
+          plan,
+          deadline: Date.now() + opts.maxResponseMs,
+          traceparent: traceparentOf(span),
+        }, client);
+      })
+      .catch((err: unknown) => {
+        if (!aborted) sendError(res, err);
+      });
+  });
+}
+
+async function authenticate(keys: KeyStore, header: string): Promise<string> {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new HttpError(401, 'Missing API key. Send "Authorization: Bearer <your RouterHub key>" (keys look like sk-rh-…; an operator creates them with `npm run keys -- create`).', 'invalid_request_error', 'missing_api_key');
+  let id: string | null;
+  try {
+    id = await keys.verify(m[1]);
+  } catch {
+    throw new HttpError(503, 'RouterHub cannot check API keys right now (its key store is unreachable). Retry shortly.', 'server_error', 'key_store_unavailable');
+  }
+  if (!id) throw new HttpError(401, 'Invalid or revoked API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.', 'invalid_request_error', 'invalid_api_key');
+  return id;
+}
+
+function unknownModel(model: string): HttpError {
+  return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `The request body is larger than this RouterHub accepts (${limit} bytes). Shorten the input, or ask the operator to raise ROUTERHUB_MAX_BODY_BYTES.`, 'invalid_request_error', 'request_too_large');
+}
+
+function sendError(res: HttpResponse, err: unknown): void {
+  const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${(err as Error).message}`, 'server_error', 'internal_error');
+  res.cork(() => {
+    res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
+    if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));
+    res.end(errorJson(e.body));
+  });
+}
+
+function sendJson(res: HttpResponse, status: number, body: unknown): void {
+  res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
+}
+
+function watchAbort(res: HttpResponse): { value: boolean } {
+  const state = { value: false };
+  res.onAborted(() => (state.value = true));
+  return state;
+}
+
+export type { TemplatedApp };

@@ -1,0 +1,87 @@
+// Request validation from one JSON schema (ajv). Strict where RouterHub reads a field, open where
+// Codex sends item and tool types that evolve faster than this schema (CODEX-CONTRACT.md 1.3/1.4).
+import Ajv, { type ErrorObject } from 'ajv';
+import { HttpError } from './errors';
+import type { ResponsesRequest } from './types';
+
+const item = {
+  type: 'object',
+  properties: {
+    type: { type: 'string' },
+    role: { type: 'string', enum: ['user', 'assistant', 'system', 'developer'] },
+    content: { type: ['string', 'array'] },
+    call_id: { type: 'string' },
+    name: { type: 'string' },
+    arguments: { type: 'string' },
+    input: { type: 'string' },
+    output: { type: ['string', 'array'] },
+  },
+} as const;
+
+const schema = {
+  type: 'object',
+  required: ['model', 'input'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    input: { anyOf: [{ type: 'string' }, { type: 'array', items: item }] },
+    instructions: { type: ['string', 'null'] },
+    stream: { type: 'boolean' },
+    tools: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, name: { type: 'string' } } } },
+    tool_choice: { anyOf: [{ type: 'string', enum: ['auto', 'none', 'required'] }, { type: 'object', required: ['type'] }] },
+    parallel_tool_calls: { type: 'boolean' },
+    reasoning: { type: ['object', 'null'], properties: { effort: { type: ['string', 'null'] }, summary: { type: ['string', 'null'] } } },
+    max_output_tokens: { type: ['integer', 'null'], minimum: 1 },
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    store: { type: 'boolean' },
+    include: { type: 'array', items: { type: 'string' } },
+    prompt_cache_key: { type: 'string' },
+    text: { type: 'object' },
+    client_metadata: { type: 'object' },
+    metadata: { type: ['object', 'null'] },
+  },
+} as const;
+
+const check = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+/** Parses and validates a request body; throws an HttpError 400 that names the offending field. */
+export function parseRequest(body: Buffer | string): ResponsesRequest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `The request body is not valid JSON (${(err as Error).message}). Send a JSON object with "model" and "input".`, 'invalid_request_error', 'invalid_json');
+  }
+  if (!check(doc)) throw describe(mostSpecific(check.errors ?? []));
+  return doc as ResponsesRequest;
+}
+
+/** The error deepest in the document says most (`input[3].type` rather than `input`). */
+function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length * 2 + (e.keyword === 'anyOf' ? 0 : 1);
+  return errors.reduce<ErrorObject | undefined>((best, e) => (!best || depth(e) > depth(best) ? e : best), undefined);
+}
+
+function describe(e: ErrorObject | undefined): HttpError {
+  if (!e) return new HttpError(400, 'The request body is invalid.', 'invalid_request_error', 'invalid_request');
+  if (e.keyword === 'required') {
+    const field = joinPath(e.instancePath, String(e.params.missingProperty));
+    return new HttpError(400, `Missing required parameter: '${field}'.`, 'invalid_request_error', 'missing_required_parameter', field);
+  }
+  const field = joinPath(e.instancePath) || 'body';
+  const detail = e.keyword === 'anyOf' ? describeAnyOf(field) : `must ${e.message?.replace(/^must /, '')}`;
+  return new HttpError(400, `Invalid value for '${field}': ${detail}.`, 'invalid_request_error', 'invalid_type', field);
+}
+
+function describeAnyOf(field: string): string {
+  if (field === 'input') return 'expected a string or an array of input items';
+  if (field === 'tool_choice') return "expected 'auto', 'none', 'required' or a tool object";
+  return 'has the wrong type';
+}
+
+/** `/input/3/type` → `input[3].type` (the way OpenAI names params). */
+function joinPath(pointer: string, leaf?: string): string {
+  const parts = pointer.split('/').filter(Boolean);
+  if (leaf) parts.push(leaf);
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}

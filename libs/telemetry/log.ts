@@ -1,0 +1,4 @@
+/** One-line logs with the process's role, to stderr (stdout belongs to the launcher's banner). */
+export function logger(role: string): (msg: string) => void {
+  return (msg) => process.stderr.write(`${new Date().toISOString()} [${role}] ${msg}\n`);
+}

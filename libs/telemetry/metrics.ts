@@ -1,0 +1,19 @@
+// Prometheus metrics (prom-client). One registry per process; the ingress serves it on /metrics,
+// a worker on WORKER_METRICS_PORT when set.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  requests: new Counter({ name: 'routerhub_requests_total', help: 'Responses requests by model and outcome', labelNames: ['model', 'outcome'], registers: [registry] }),
+  activeStreams: new Gauge({ name: 'routerhub_active_streams', help: 'Client responses in flight on this ingress', registers: [registry] }),
+  timeToFirstByte: new Histogram({
+    name: 'routerhub_time_to_first_event_seconds', help: 'From request to the first response event sent to the client',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
+  }),
+  slowClientDrops: new Counter({ name: 'routerhub_slow_client_drops_total', help: 'Streams ended because the client read slower than the buffer bound', registers: [registry] }),
+  workerJobs: new Gauge({ name: 'routerhub_worker_jobs', help: 'Jobs in flight on this worker', registers: [registry] }),
+  upstreamRequests: new Counter({ name: 'routerhub_upstream_requests_total', help: 'Upstream attempts by provider family and result', labelNames: ['provider', 'result'], registers: [registry] }),
+  failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment', labelNames: ['provider'], registers: [registry] }),
+};

@@ -1,0 +1,137 @@
+// One job, provider-blind: try the route plan's deployments in order, stream the first that
+// answers, translate its stream through the family's StreamMapper, and end with exactly one
+// terminal frame whatever happens. Failover happens only before any output reached the client.
+import { createParser } from 'eventsource-parser';
+import { request, type Dispatcher } from 'undici';
+import type { Usage } from '../protocol/types';
+import { apiError, streamFailure } from '../providers/errors';
+import { adapters } from '../providers/index';
+import { OutputBuilder } from '../providers/output';
+import type { UpstreamFailure } from '../providers/types';
+import type { Deployment } from '../routing/catalog';
+import { metrics } from '../telemetry/metrics';
+import { F } from '../wire/frames';
+import type { Job } from '../wire/job';
+import type { FrameBatcher } from './batch';
+
+export interface RunContext {
+  job: Job;
+  out: FrameBatcher;
+  signal: AbortSignal;
+  dispatcher: Dispatcher;
+  env: Record<string, string | undefined>;
+  /** How long an upstream may take to send response headers. */
+  headersTimeoutMs: number;
+  /** How long an upstream stream may stay silent before it counts as broken. */
+  idleTimeoutMs: number;
+}
+
+export interface RunResult { usage: Usage | null; completed: boolean }
+
+export async function runJob(ctx: RunContext): Promise<RunResult> {
+  const { job, out } = ctx;
+  const customTools = new Set((job.request.tools ?? []).filter((t) => t.type === 'custom').map((t) => String(t.name)));
+  const missingKeys: string[] = [];
+  let lastFailure: UpstreamFailure | null = null;
+  let started = false;
+
+  for (const deployment of job.plan.deployments) {
+    if (ctx.signal.aborted) return { usage: null, completed: false };
+    const adapter = adapters[deployment.provider];
+    const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
+    if (deployment.api_key_env && !apiKey) {
+      missingKeys.push(deployment.api_key_env);
+      continue;
+    }
+    const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, customTools);
+    const failure = await attempt(ctx, deployment, builder, () => {
+      if (!started) out.push([F.Started]);
+      started = true;
+    });
+    if (ctx.signal.aborted) return { usage: null, completed: false };
+    const terminal = builder.terminal;
+    if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
+      const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
+      if (!builder.hasOutput && f.retryable) {
+        metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
+        metrics.failovers.inc({ provider: deployment.provider });
+        lastFailure = f;
+        continue;
+      }
+      if (!terminal) builder.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
+    }
+    metrics.upstreamRequests.inc({ provider: deployment.provider, result: builder.terminal?.[0] === F.Completed ? 'completed' : 'failed' });
+    const final = builder.terminal!;
+    out.send(final);
+    return final[0] === F.Completed ? { usage: final[1], completed: true } : { usage: null, completed: false };
+  }
+
+  // No deployment could serve: say why, naming what an operator must fix.
+  if (lastFailure) {
+    out.send([F.Failed, lastFailure.error, lastFailure.httpStatus, lastFailure.retryAfterSeconds]);
+  } else {
+    const vars = [...new Set(missingKeys)].join(', ');
+    out.send([F.Failed, apiError(`No deployment of model "${job.plan.model}" can serve: the workers have no API key in ${vars}. The operator must set ${vars} in the workers' environment.`, 'server_error', 'no_deployment_available'), 503, null]);
+  }
+  return { usage: null, completed: false };
+}
+
+/** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
+async function attempt(ctx: RunContext, deployment: Deployment, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
+  const adapter = adapters[deployment.provider];
+  const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
+  let mapperFailed = false;
+  try {
+    const upstream = adapter.buildRequest(ctx.job.request, deployment, ctx.env[deployment.api_key_env ?? ''] ?? '');
+    const res = await request(upstream.url, {
+      method: 'POST',
+      headers: upstream.headers,
+      body: upstream.body,
+      signal: ctx.signal,
+      dispatcher: ctx.dispatcher,
+      headersTimeout: ctx.headersTimeoutMs,
+      bodyTimeout: ctx.idleTimeoutMs,
+    });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      return adapter.mapError(res.statusCode, res.headers, text);
+    }
+    onStarted();
+    const mapper = adapter.createStreamMapper(builder, ctx.job.request);
+    const parser = createParser({
+      onEvent: (ev) => {
+        if (builder.terminal) return;
+        try {
+          mapper.onEvent(ev.event, ev.data);
+        } catch (err) {
+          mapperFailed = true;
+          const f = streamFailure(name, `malformed event (${(err as Error).message})`, true, 'upstream_malformed_stream');
+          builder.failed(f.error, f.httpStatus, f.retryable);
+        }
+      },
+    });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      ctx.out.flush();
+      if (builder.terminal) break;
+    }
+    if (!builder.terminal) mapper.onEnd();
+    if (!builder.terminal) {
+      const f = streamFailure(name, 'the stream ended before the response was complete; retry the request', true, 'upstream_stream_incomplete');
+      builder.failed(f.error, f.httpStatus, f.retryable);
+    }
+    if (builder.terminal) res.body.destroy();
+    return null;
+  } catch (err) {
+    if (ctx.signal.aborted || mapperFailed) return null;
+    const e = err as Error & { code?: string };
+    const detail = e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_HEADERS_TIMEOUT' ? `no data for too long (${e.code})` : `${e.code ?? e.name}: ${e.message}`;
+    const f = streamFailure(name, `connection failed (${detail})`, true, 'upstream_connection_error');
+    if (builder.hasOutput) {
+      builder.failed(f.error, f.httpStatus, true);
+      return null;
+    }
+    return f;
+  }
+}

@@ -1,0 +1,101 @@
+// A worker process's life: take jobs from the NATS queue group, acknowledge each at once, run it
+// (run.ts), honour cancels, send keep-alives during upstream silences, heartbeat so the ingress
+// can tell a dead worker from a slow upstream, and record usage once per response.
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection, Subscription } from 'nats';
+import { Agent } from 'undici';
+import type { Redis } from '../store/redis';
+import { UsageLedger } from '../store/usage';
+import { metrics } from '../telemetry/metrics';
+import { startChildSpan } from '../telemetry/tracing';
+import { decode, encode, F } from '../wire/frames';
+import type { Job } from '../wire/job';
+import { subjects, WORKER_QUEUE } from '../wire/subjects';
+import { FrameBatcher } from './batch';
+import { runJob } from './run';
+
+export interface WorkerOptions {
+  pool: string;
+  heartbeatMs: number;
+  /** Send a keep-alive frame when a response has been silent this long. */
+  keepaliveMs: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  env: Record<string, string | undefined>;
+  log: (msg: string) => void;
+}
+
+interface Running { controller: AbortController; out: FrameBatcher }
+
+export class Worker {
+  readonly id = `w${randomUUID().slice(0, 8)}`;
+  private readonly running = new Map<string, Running>();
+  private readonly subs: Subscription[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
+  private readonly ledger: UsageLedger;
+
+  constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
+    this.ledger = new UsageLedger(redis);
+  }
+
+  start(): void {
+    this.subs.push(this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: (err, msg) => !err && this.take(decode<Job>(msg.data)) }));
+    this.subs.push(this.nc.subscribe(subjects.cancel(this.id), { callback: (err, msg) => !err && this.cancel(new TextDecoder().decode(msg.data)) }));
+    const beat = () => this.nc.publish(subjects.heartbeat, encode([this.id, this.running.size]));
+    beat();
+    this.timers.push(setInterval(beat, this.opts.heartbeatMs));
+    this.timers.push(setInterval(() => this.keepalives(), Math.min(1000, this.opts.keepaliveMs)));
+  }
+
+  get inflight(): number {
+    return this.running.size;
+  }
+
+  /** Stops taking jobs, lets running ones finish (up to `graceMs`), then cancels the rest. */
+  async stop(graceMs: number): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    const until = Date.now() + graceMs;
+    while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    for (const r of this.running.values()) r.controller.abort();
+    for (const t of this.timers) clearInterval(t);
+    await this.dispatcher.close();
+  }
+
+  private take(job: Job): void {
+    const out = new FrameBatcher((data) => this.nc.publish(job.replyTo, data), this.id);
+    out.send([F.Accepted, this.id]);
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(), Math.max(0, job.deadline - Date.now()));
+    this.running.set(job.id, { controller, out });
+    metrics.workerJobs.set(this.running.size);
+    const span = startChildSpan('worker.job', job.traceparent);
+    span.setAttribute('routerhub.model', job.plan.model);
+    runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs })
+      .then((result) => {
+        if (!result.usage) return;
+        this.ledger.record(job.id, job.keyId, job.plan.model, result.usage, job.plan.pricing)
+          .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
+      })
+      .catch((err: Error) => {
+        // A bug, not an upstream failure: the client still gets a terminal event.
+        this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);
+        if (!controller.signal.aborted) out.send([F.Failed, { message: `RouterHub worker error: ${err.message}`, type: 'server_error', param: null, code: 'server_error' }, 502, null]);
+      })
+      .finally(() => {
+        clearTimeout(deadline);
+        span.end();
+        this.running.delete(job.id);
+        metrics.workerJobs.set(this.running.size);
+      });
+  }
+
+  private cancel(requestId: string): void {
+    this.running.get(requestId)?.controller.abort();
+  }
+
+  private keepalives(): void {
+    const silentSince = Date.now() - this.opts.keepaliveMs;
+    for (const r of this.running.values()) if (r.out.lastSent < silentSince) r.out.send([F.Keepalive]);
+  }
+}

@@ -1,0 +1,61 @@
+// Ingress process: wiring only (libs/ingress holds the logic).
+import { join } from 'node:path';
+import { Dispatcher } from '../../libs/ingress/dispatch';
+import { startIngress } from '../../libs/ingress/http';
+import { FAMILIES } from '../../libs/providers/index';
+import { ModelCatalog } from '../../libs/routing/catalog';
+import { KeyStore } from '../../libs/store/keys';
+import { connectRedis } from '../../libs/store/redis';
+import { logger } from '../../libs/telemetry/log';
+import { setupTracing } from '../../libs/telemetry/tracing';
+import { connectNats } from '../../libs/wire/connect';
+
+const log = logger('ingress');
+const env = process.env;
+
+async function main(): Promise<void> {
+  setupTracing('routerhub-ingress');
+  const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
+  const catalog = ModelCatalog.load(catalogPath, FAMILIES);
+  const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-ingress');
+  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const dispatcher = new Dispatcher(nc, {
+    pool: env.WORKER_POOL ?? 'default',
+    acceptTimeoutMs: Number(env.ROUTERHUB_ACCEPT_TIMEOUT_MS ?? 1000),
+    maxDispatches: Number(env.ROUTERHUB_MAX_DISPATCHES ?? 3),
+    workerDeadMs: Number(env.ROUTERHUB_WORKER_DEAD_MS ?? 3000),
+  });
+  dispatcher.start();
+  const ingress = await startIngress({
+    host: env.HOST ?? '127.0.0.1',
+    port: Number(env.PORT ?? 8080),
+    maxBodyBytes: Number(env.ROUTERHUB_MAX_BODY_BYTES ?? 8 * 1024 * 1024),
+    maxBacklogBytes: Number(env.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES ?? 4 * 1024 * 1024),
+    maxResponseMs: Number(env.ROUTERHUB_MAX_RESPONSE_MS ?? 30 * 60_000),
+    catalog,
+    keys: new KeyStore(redis),
+    dispatcher,
+    dependencies: () => ({ nats: !nc.isClosed(), redis: redis.status === 'ready' }),
+  });
+  log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    ingress.close();
+    const until = Date.now() + Number(env.INGRESS_STOP_GRACE_MS ?? 5000);
+    while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    dispatcher.stop();
+    await nc.drain().catch(() => undefined);
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((err: Error) => {
+  log(`cannot start: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+// Worker process: wiring only (libs/worker holds the logic).
+import { createServer } from 'node:http';
+import { connectRedis } from '../../libs/store/redis';
+import { logger } from '../../libs/telemetry/log';
+import { registry } from '../../libs/telemetry/metrics';
+import { setupTracing } from '../../libs/telemetry/tracing';
+import { connectNats } from '../../libs/wire/connect';
+import { Worker } from '../../libs/worker/worker';
+
+const log = logger('worker');
+const env = process.env;
+
+async function main(): Promise<void> {
+  setupTracing('routerhub-worker');
+  const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
+  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const worker = new Worker(nc, redis, {
+    pool: env.WORKER_POOL ?? 'default',
+    heartbeatMs: Number(env.WORKER_HEARTBEAT_MS ?? 1000),
+    keepaliveMs: Number(env.ROUTERHUB_KEEPALIVE_MS ?? 10_000),
+    headersTimeoutMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
+    idleTimeoutMs: Number(env.UPSTREAM_IDLE_TIMEOUT_MS ?? 600_000),
+    env,
+    log,
+  });
+  worker.start();
+  if (env.WORKER_METRICS_PORT) {
+    createServer((_req, res) => void registry.metrics().then((m) => res.writeHead(200, { 'content-type': registry.contentType }).end(m)))
+      .listen(Number(env.WORKER_METRICS_PORT), '127.0.0.1');
+  }
+  log(`worker ${worker.id} ready (pool ${env.WORKER_POOL ?? 'default'})`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await worker.stop(Number(env.WORKER_STOP_GRACE_MS ?? 5000));
+    await nc.drain().catch(() => undefined);
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((err: Error) => {
+  log(`cannot start: ${err.message}`);
+  process.exit(1);
+});
