@@ -45,7 +45,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
     }
     const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, customTools);
     const failure = await attempt(ctx, deployment, builder, () => {
-      if (!started) out.push([F.Started]);
+      if (!started) out.send([F.Started]);
       started = true;
     });
     if (ctx.signal.aborted) return { usage: null, completed: false };

@@ -19,8 +19,10 @@ export interface MockTurn {
   httpError?: { status: number; message?: string; type?: string; retryAfter?: number };
   /** Send the family's in-stream error event after this many parts, then end the stream. */
   streamError?: { afterParts: number; message: string; type?: string };
-  /** Close the connection after this many wire events, without any terminal event. */
+  /** Stop after this many wire events, without any terminal event. */
   cutAfterEvents?: number;
+  /** How the cut stream stops: a broken connection (default) or a clean end of the HTTP body. */
+  cutHow?: 'reset' | 'end';
   /** Text and arguments are split into pieces of this many characters (default: by word). */
   chunkChars?: number;
   /** Pause between wire events, in ms (0: write everything at once). */

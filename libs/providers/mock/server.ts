@@ -86,6 +86,7 @@ export class MockUpstream {
       if (!record.finished) record.aborted = true;
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders(); // providers answer headers at once, then think
     if (turn.initialDelayMs) await sleep(turn.initialDelayMs);
     if (!turn.delayMs) {
       if (!res.destroyed) res.write(events.join(''));
@@ -98,8 +99,9 @@ export class MockUpstream {
     }
     if (res.destroyed) return;
     record.finished = true;
-    if (turn.cutAfterEvents !== undefined) {
-      res.destroy(); // a broken connection, not a clean end
+    if (turn.cutAfterEvents !== undefined && turn.cutHow !== 'end') {
+      // A broken connection, not a clean end; after a pause, so the events sent before it arrive.
+      setTimeout(() => res.destroy(), 50);
       return;
     }
     res.end();

@@ -1,0 +1,94 @@
+// Test support: a real local cluster (nats-server, redis-server, ingress, workers as processes)
+// in front of an in-process mock upstream that the test scripts, and an SSE client that reads the
+// real bytes. Used by services/tests and bench.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createParser } from 'eventsource-parser';
+import { startCluster, type Cluster, type ClusterOptions } from '../../deploy/cluster';
+import { MockUpstream } from '../providers/mock/server';
+import type { ModelEntry } from '../routing/catalog';
+import { generateKey } from '../store/keys';
+
+export interface TestCluster { cluster: Cluster; mock: MockUpstream; key: string; stop(): Promise<void> }
+
+/** Models whose deployments point at the mock: `<id>` → [family, base path] per deployment. */
+export function mockCatalog(mockUrl: string, models: Array<{ id: string; deployments: Array<Partial<ModelEntry['deployments'][number]> & { provider: string }>; pricing?: ModelEntry['pricing'] }>): string {
+  const doc = {
+    models: models.map((m) => ({
+      id: m.id,
+      deployments: m.deployments.map((d, i) => ({ base_url: `${mockUrl}/v1`, model: `${m.id.split('/')[1]}-${i}`, priority: i, ...d })),
+      pricing: m.pricing ?? { input: 1.25, cached_input: 0.125, output: 10 },
+    })),
+  };
+  const path = join(mkdtempSync(join(tmpdir(), 'rh-catalog-')), 'models.json');
+  writeFileSync(path, JSON.stringify(doc, null, 2));
+  return path;
+}
+
+export async function startTestCluster(
+  models: (mockUrl: string) => Parameters<typeof mockCatalog>[1],
+  opts: Partial<ClusterOptions> = {},
+): Promise<TestCluster> {
+  const mock = await MockUpstream.start();
+  const key = generateKey();
+  try {
+    const cluster = await startCluster({ devKey: key, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts });
+    return { cluster, mock, key, stop: async () => { await cluster.stop(); await mock.close(); } };
+  } catch (err) {
+    await mock.close();
+    throw err;
+  }
+}
+
+export interface SseEvent { event?: string; data: Record<string, unknown> & { type: string } }
+
+export interface ClientResult {
+  status: number;
+  headers: Headers;
+  /** Parsed events (stream: true). */
+  events: SseEvent[];
+  /** The JSON body (errors and stream: false). */
+  json: Record<string, unknown> | null;
+  raw: string;
+}
+
+/** POST /v1/responses and read the whole answer: SSE events parsed from the real bytes. */
+export async function postResponses(baseUrl: string, key: string | null, body: unknown, init: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void; headers?: Record<string, string> } = {}): Promise<ClientResult> {
+  const res = await fetch(`${baseUrl}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...init.headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: init.signal,
+  });
+  const events: SseEvent[] = [];
+  const parser = createParser({
+    onEvent: (e) => {
+      const ev = { event: e.event, data: JSON.parse(e.data) as SseEvent['data'] };
+      events.push(ev);
+      init.onEvent?.(ev);
+    },
+  });
+  let raw = '';
+  const decoder = new TextDecoder();
+  if (res.body) {
+    for await (const chunk of res.body) {
+      const text = decoder.decode(chunk as Uint8Array, { stream: true });
+      raw += text;
+      if (res.headers.get('content-type')?.startsWith('text/event-stream')) parser.feed(text);
+    }
+  }
+  let json: Record<string, unknown> | null = null;
+  if (res.headers.get('content-type')?.startsWith('application/json')) json = JSON.parse(raw) as Record<string, unknown>;
+  return { status: res.status, headers: res.headers, events, json, raw };
+}
+
+export const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+export function terminals(events: SseEvent[]): SseEvent[] {
+  return events.filter((e) => TERMINAL.has(e.data.type));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
