@@ -1,9 +1,15 @@
 // The provider families RouterHub can route to (one line per family).
+import { anthropic } from './anthropic';
+import { gemini } from './gemini';
+import { openaiChat } from './openai-chat';
 import { openaiResponses } from './openai-responses';
 import type { ProviderAdapter } from './types';
 
 export const adapters: Record<string, ProviderAdapter> = {
   [openaiResponses.family]: openaiResponses,
+  [anthropic.family]: anthropic,
+  [openaiChat.family]: openaiChat,
+  [gemini.family]: gemini,
 };
 
 export const FAMILIES: readonly string[] = Object.keys(adapters);

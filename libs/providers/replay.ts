@@ -32,3 +32,8 @@ export function replay(
   mapper.onEnd();
   return { frames, out };
 }
+
+/** The request Codex 0.169 sent on its first turn (captured; about 40 KB with its tools). */
+export function codexRequest(): ResponsesRequest {
+  return (JSON.parse(readFileSync(join(FIXTURES, 'codex', 'request-turn1-gpt55.json'), 'utf8')) as { body: ResponsesRequest }).body;
+}

@@ -1,13 +1,12 @@
 // The real cluster end to end: nats-server, redis-server, ingress and two workers as processes, a
 // mock OpenAI Responses upstream on loopback, and a real HTTP client reading the SSE bytes.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Redis from 'ioredis';
 import t from 'tap';
+import { codexRequest } from '../../libs/providers/replay';
 import { UsageLedger } from '../../libs/store/usage';
 import { postResponses, sleep, startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 
-const codexRequest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'libs', 'testing', 'fixtures', 'codex-request-turn1.json'), 'utf8')).body as Record<string, unknown>;
+const codex = codexRequest();
 
 let tc: TestCluster;
 let base: string;
@@ -81,14 +80,14 @@ t.test('a streamed function call and a custom tool call arrive complete in outpu
 
 t.test("Codex's real 40 KB request is accepted; ids are stripped and client_metadata dropped upstream", async (t) => {
   tc.mock.script({ parts: [{ type: 'text', text: 'hi' }] });
-  const r = await postResponses(base, tc.key, { ...codexRequest, model: 'test/model' });
+  const r = await postResponses(base, tc.key, { ...codex, model: 'test/model' });
   t.equal(r.status, 200, r.raw.slice(0, 300));
   t.equal(r.events.at(-1)!.data.type, 'response.completed');
   const got = tc.mock.requests[0].body as { model: string; input: Array<{ id?: string }>; client_metadata?: unknown; tools: unknown[] };
   t.equal(got.model, 'model-0', 'the deployment model name goes upstream');
   t.ok(got.input.every((i) => i.id === undefined), 'no input item ids with store:false');
   t.notOk('client_metadata' in got);
-  t.equal(got.tools.length, (codexRequest.tools as unknown[]).length, 'every tool passes through');
+  t.equal(got.tools.length, (codex.tools ?? []).length, 'every tool passes through');
 });
 
 t.test('the deployment key goes upstream, never the client key', async (t) => {

@@ -1,0 +1,141 @@
+// Mock of Gemini's `models/{model}:streamGenerateContent?alt=sse` wire format: one
+// `data: <GenerateContentResponse>\r\n\r\n` per chunk, no event lines, no end marker (the stream just
+// ends). Thoughts are `thought: true` text parts whose signature rides on the next part; function
+// calls arrive whole (`functionCall {name, args}`); the last chunk carries finishReason and usage.
+import { defaultUsage, pieces, type MockTurn } from './script';
+import type { MockRequestView, MockWire } from './wire';
+
+type Json = Record<string, unknown>;
+
+function frame(chunk: Json): string {
+  return `data: ${JSON.stringify(chunk)}\r\n\r\n`;
+}
+
+const STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+const MESSAGES: Record<number, string> = {
+  400: 'Request contains an invalid argument.',
+  403: 'The caller does not have permission',
+  404: 'models/mock-model is not found for API version v1beta, or is not supported for generateContent.',
+  429: 'You exceeded your current quota, please check your plan and billing details.',
+  500: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+  503: 'The model is overloaded. Please try again later.',
+};
+
+function partsText(parts: unknown): string {
+  if (!Array.isArray(parts)) return '';
+  return parts.map((p: Json) => (typeof p.text === 'string' && p.thought !== true ? p.text : '')).join('');
+}
+
+export const geminiWire: MockWire = {
+  family: 'gemini',
+  matches: (path) => /\/models\/[^/]+:streamGenerateContent$/.test(path),
+
+  view(body): MockRequestView {
+    const contents = (body.contents as Json[]) ?? [];
+    const last = contents[contents.length - 1];
+    const toolResults: string[] = [];
+    if (last?.role === 'user') {
+      for (const p of (last.parts as Json[]) ?? []) {
+        const fr = p.functionResponse as { response?: Json } | undefined;
+        if (!fr) continue;
+        const output = fr.response?.output;
+        toolResults.push(typeof output === 'string' ? output : JSON.stringify(fr.response ?? {}));
+      }
+    }
+    const lastUser = [...contents].reverse().find((c) => c.role === 'user' && ((c.parts as Json[]) ?? []).some((p) => typeof p.text === 'string'));
+    const tools = ((body.tools as Json[]) ?? []).flatMap((t) => ((t.functionDeclarations as Json[]) ?? []).map((d) => String(d.name)));
+    return { lastUserText: lastUser ? partsText(lastUser.parts) : '', toolResults, tools };
+  },
+
+  events(turn: MockTurn, { model, id }): string[] {
+    const out: string[] = [];
+    const u = defaultUsage(turn);
+    const prompt: Json = { promptTokenCount: u.input, totalTokenCount: u.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: u.input }] };
+    if (u.cached > 0) prompt.cachedContentTokenCount = u.cached;
+    const emit = (parts: Json[] | null, extra: Json = {}, usage: Json = prompt) => {
+      const candidate: Json = parts ? { content: { parts, role: 'model' }, ...extra, index: 0 } : { ...extra, index: 0 };
+      out.push(frame({ candidates: [candidate], usageMetadata: usage, modelVersion: model, responseId: id }));
+    };
+
+    // A reasoning part's signature is attached to the first part that follows it.
+    let signature: string | undefined;
+    const signed = (part: Json): Json => {
+      if (signature === undefined) return part;
+      const withSig = { ...part, thoughtSignature: signature };
+      signature = undefined;
+      return withSig;
+    };
+
+    turn.parts.forEach((part, index) => {
+      if (turn.streamError && index >= turn.streamError.afterParts) return;
+      switch (part.type) {
+        case 'text':
+          for (const text of pieces(part.text, turn.chunkChars)) emit([signed({ text })]);
+          return;
+        case 'reasoning':
+          for (const text of pieces(part.text, turn.chunkChars)) emit([{ text, thought: true }]);
+          signature = part.signature;
+          return;
+        case 'function_call': {
+          let args: unknown = {};
+          try {
+            args = JSON.parse(part.arguments || '{}');
+          } catch {
+            // the scripted arguments are not JSON: Gemini would never send that, so send none
+          }
+          emit([signed({ functionCall: { name: part.name, args, ...(part.call_id ? { id: part.call_id } : {}) } })]);
+          return;
+        }
+        case 'custom_tool_call':
+          // Gemini has no freeform tools: the gateway offers them as a function with one `input` string.
+          emit([signed({ functionCall: { name: part.name, args: { input: part.input }, ...(part.call_id ? { id: part.call_id } : {}) } })]);
+          return;
+      }
+    });
+
+    if (turn.streamError) {
+      // The public API has no in-stream error event: the stream stops without a finishReason.
+      emit([{ text: '' }]);
+      return out;
+    }
+    const usage: Json = {
+      ...prompt,
+      candidatesTokenCount: Math.max(0, u.output - u.reasoning),
+      totalTokenCount: u.input + u.output,
+    };
+    if (u.reasoning > 0) usage.thoughtsTokenCount = u.reasoning;
+    if (turn.stop === 'content_filter') {
+      // A blocked candidate has no content, only the reason and its safety ratings.
+      emit(null, {
+        finishReason: 'SAFETY',
+        safetyRatings: [
+          { category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', probability: 'NEGLIGIBLE' },
+          { category: 'HARM_CATEGORY_HATE_SPEECH', probability: 'NEGLIGIBLE' },
+          { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
+          { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true },
+        ],
+      }, usage);
+    } else {
+      emit([signed({ text: '' })], { finishReason: turn.stop === 'max_tokens' ? 'MAX_TOKENS' : 'STOP' }, usage);
+    }
+    return out;
+  },
+
+  errorResponse(err) {
+    const status = err.type ?? STATUS[err.status] ?? (err.status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
+    const message = err.message ?? MESSAGES[err.status] ?? `HTTP ${err.status}`;
+    const details: Json[] = [];
+    if (err.status === 429) {
+      details.push({ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }] });
+      if (err.retryAfter !== undefined) details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${err.retryAfter}s` });
+    }
+    const error: Json = { code: err.status, message, status };
+    if (details.length > 0) error.details = details;
+    // Google sends the delay in RetryInfo, not in a Retry-After header.
+    return { status: err.status, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ error }) };
+  },
+};

@@ -1,0 +1,466 @@
+// openai-chat: upstreams that speak OpenAI Chat Completions (OpenAI itself, vLLM, Ollama, DeepSeek,
+// Groq, Together, OpenRouter, LiteLLM…). The Responses request becomes a `messages` list plus
+// function tools; the `chat.completion.chunk` stream becomes reasoning, message and tool-call items.
+import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool, Usage } from '../protocol/types';
+import type { Deployment } from '../routing/catalog';
+import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
+import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
+import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
+import { makeUsage } from './usage';
+
+const NAME = 'OpenAI-compatible upstream (Chat Completions)';
+
+// ---------------------------------------------------------------------------------------------
+// Request
+
+type ChatImagePart = { type: 'image_url'; image_url: { url: string; detail?: string } };
+export type ChatContentPart = { type: 'text'; text: string } | ChatImagePart;
+export interface ChatToolCall { id: string; type: 'function'; function: { name: string; arguments: string } }
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string | ChatContentPart[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[]; reasoning_content?: string }
+  | { role: 'tool'; tool_call_id: string; content: string };
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean };
+}
+
+/** OpenAI itself (and Azure OpenAI): the only upstreams that get OpenAI-only request fields. */
+function isOpenAIHost(baseUrl: string): boolean {
+  return /^https:\/\/(api\.openai\.com|[^/]+\.openai\.azure\.com)(\/|$)/i.test(baseUrl);
+}
+
+/**
+ * DeepSeek thinking mode answers 400 unless the `reasoning_content` of every assistant turn that
+ * made tool calls comes back (api-docs.deepseek.com, guides/thinking_mode). Other servers may
+ * reject the unknown message field, so only DeepSeek gets it.
+ */
+function isDeepSeekHost(baseUrl: string): boolean {
+  return /^https:\/\/api\.deepseek\.com(\/|$)/i.test(baseUrl);
+}
+
+export function toChatRequest(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
+  const openai = isOpenAIHost(deployment.base_url);
+  const body: Record<string, unknown> = {
+    model: deployment.model,
+    messages: toChatMessages(req, isDeepSeekHost(deployment.base_url)),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  const tools = toChatTools(req.tools);
+  if (tools.length > 0) {
+    body.tools = tools;
+    // OpenAI rejects tool_choice / parallel_tool_calls when no tools are sent.
+    const choice = toChatToolChoice(req.tool_choice);
+    if (choice !== undefined) body.tool_choice = choice;
+    if (typeof req.parallel_tool_calls === 'boolean') body.parallel_tool_calls = req.parallel_tool_calls;
+  }
+  if (typeof req.max_output_tokens === 'number') {
+    // OpenAI deprecated max_tokens and rejects it for reasoning models (gpt-5, o-series); many
+    // compatible servers (DeepSeek, older vLLM/Ollama) only know max_tokens.
+    body[openai ? 'max_completion_tokens' : 'max_tokens'] = req.max_output_tokens;
+  }
+  if (typeof req.temperature === 'number') body.temperature = req.temperature;
+  if (typeof req.top_p === 'number') body.top_p = req.top_p;
+  const effort = toReasoningEffort(req.reasoning?.effort);
+  if (effort) body.reasoning_effort = effort;
+  // prompt_cache_key routes OpenAI's prompt cache (Codex's value is stable per thread). Only OpenAI
+  // documents it; strict compatible servers (Groq) reject unknown fields, so others don't get it.
+  if (openai && req.prompt_cache_key) body.prompt_cache_key = req.prompt_cache_key;
+  const format = toResponseFormat(req.text?.format);
+  if (format) body.response_format = format;
+  // Not sent: store, include, client_metadata, text.verbosity (OpenAI-only, and a hint at most).
+  return body;
+}
+
+export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    ...deployment.headers,
+  };
+  // Local servers (vLLM, Ollama) may run without a key.
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  return {
+    url: `${deployment.base_url.replace(/\/+$/, '')}/chat/completions`,
+    headers,
+    body: JSON.stringify(toChatRequest(req, deployment)),
+  };
+}
+
+/**
+ * Responses input → Chat messages. Every developer/system text goes into ONE leading system message:
+ * Codex sends its system prompt as `developer` input messages, and many compatible servers reject
+ * the `developer` role or a system message in the middle of the conversation.
+ */
+export function toChatMessages(req: ResponsesRequest, replayReasoning = false): ChatMessage[] {
+  const system: string[] = [];
+  // Reasoning replays onto the next assistant message (DeepSeek only); otherwise reasoning items
+  // are dropped: Chat has no input form for them.
+  let reasoning = '';
+  const withReasoning = (m: ChatMessage): void => {
+    if (replayReasoning && reasoning && m.role === 'assistant') m.reasoning_content = (m.reasoning_content ?? '') + reasoning;
+    reasoning = '';
+  };
+  if (req.instructions) system.push(req.instructions);
+  const messages: ChatMessage[] = [];
+  // Chat tool messages carry text only: images a tool returned (Codex's view_image) follow the
+  // tool messages as a user message.
+  let images: ChatImagePart[] = [];
+  const flushImages = (): void => {
+    if (images.length > 0) messages.push({ role: 'user', content: images });
+    images = [];
+  };
+  const items: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input ?? [];
+
+  for (const item of items) {
+    switch (item.type) {
+      case 'message': {
+        const m = item as MessageItem;
+        if (m.role === 'developer' || m.role === 'system') {
+          const text = textOf(m.content);
+          if (text) system.push(text);
+        } else if (m.role === 'user') {
+          flushImages();
+          reasoning = '';
+          messages.push({ role: 'user', content: userContent(m.content) });
+        } else if (m.role === 'assistant') {
+          flushImages();
+          withReasoning(appendAssistantText(messages, textOf(m.content)));
+        }
+        break;
+      }
+      case 'function_call':
+      case 'custom_tool_call': {
+        flushImages();
+        const call = item as { call_id: string; name: string; arguments?: string; input?: string };
+        const args = item.type === 'function_call' ? call.arguments || '{}' : JSON.stringify({ [CUSTOM_TOOL_INPUT_PARAM]: call.input ?? '' });
+        const assistant = assistantForCalls(messages);
+        assistant.tool_calls!.push({ id: call.call_id, type: 'function', function: { name: call.name, arguments: args } });
+        withReasoning(assistant);
+        break;
+      }
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
+        const out = item as { call_id: string; output: string | ContentPart[] };
+        const { text, imageParts } = toolOutput(out.output);
+        messages.push({ role: 'tool', tool_call_id: out.call_id, content: text });
+        images.push(...imageParts);
+        break;
+      }
+      case 'reasoning': {
+        const r = item as ReasoningItem;
+        reasoning += (r.content?.length ? r.content : r.summary ?? []).map((p) => p.text).join('');
+        break;
+      }
+      default:
+        // Unknown and hosted-tool items (web_search_call…) have no Chat form.
+        break;
+    }
+  }
+  flushImages();
+  if (system.length > 0) messages.unshift({ role: 'system', content: system.join('\n\n') });
+  return messages;
+}
+
+type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
+
+/** Consecutive assistant text (commentary, then final answer) becomes one assistant message. */
+function appendAssistantText(messages: ChatMessage[], text: string): AssistantMessage {
+  const last = messages[messages.length - 1];
+  if (last?.role === 'assistant' && !last.tool_calls) {
+    last.content = last.content ? `${last.content}\n\n${text}` : text;
+    return last;
+  }
+  const message: AssistantMessage = { role: 'assistant', content: text };
+  messages.push(message);
+  return message;
+}
+
+/** Tool calls join the assistant message right before them (its text, or earlier calls of the batch). */
+function assistantForCalls(messages: ChatMessage[]): AssistantMessage {
+  const last = messages[messages.length - 1];
+  if (last?.role === 'assistant') {
+    last.tool_calls ??= [];
+    return last;
+  }
+  const message: AssistantMessage = { role: 'assistant', content: null, tool_calls: [] };
+  messages.push(message);
+  return message;
+}
+
+function textOf(content: string | ContentPart[] | undefined): string {
+  if (typeof content === 'string') return content;
+  return (content ?? []).map(partText).filter((t) => t !== '').join('\n\n');
+}
+
+function partText(p: ContentPart): string {
+  return 'text' in p && typeof p.text === 'string' ? p.text : '';
+}
+
+function imagePart(p: ContentPart): ChatImagePart | null {
+  if (p.type !== 'input_image' || typeof p.image_url !== 'string') return null; // file_id images have no Chat form
+  const detail = typeof p.detail === 'string' && ['auto', 'low', 'high'].includes(p.detail) ? p.detail : undefined;
+  return { type: 'image_url', image_url: detail ? { url: p.image_url, detail } : { url: p.image_url } };
+}
+
+function userContent(content: string | ContentPart[]): string | ChatContentPart[] {
+  if (typeof content === 'string') return content;
+  const parts: ChatContentPart[] = [];
+  for (const p of content) {
+    if ('text' in p && typeof p.text === 'string') parts.push({ type: 'text', text: p.text });
+    else {
+      const image = imagePart(p);
+      if (image) parts.push(image);
+    }
+  }
+  // Text-only content as a plain string: the form every compatible server accepts.
+  return parts.every((p) => p.type === 'text') ? textOf(content) : parts;
+}
+
+function toolOutput(output: string | ContentPart[]): { text: string; imageParts: ChatImagePart[] } {
+  if (typeof output === 'string') return { text: output, imageParts: [] };
+  const imageParts = (output ?? []).map(imagePart).filter((p): p is ChatImagePart => p !== null);
+  let text = (output ?? []).map(partText).filter((t) => t !== '').join('\n');
+  if (imageParts.length > 0) text += `${text ? '\n' : ''}(the image output follows in the next message)`;
+  return { text, imageParts };
+}
+
+/** Responses tools → Chat function tools. Hosted tools (web_search, tool_search…) cannot run here. */
+export function toChatTools(tools: Tool[] | undefined): ChatTool[] {
+  const out: ChatTool[] = [];
+  for (const t of tools ?? []) {
+    if (t.type === 'function') {
+      const f = t as FunctionTool;
+      const fn: ChatTool['function'] = { name: f.name, parameters: f.parameters ?? { type: 'object', properties: {} } };
+      if (f.description) fn.description = f.description;
+      // Only strict:true is sent: Codex sends strict:false, and not every server knows the field.
+      if (f.strict === true) fn.strict = true;
+      out.push({ type: 'function', function: fn });
+    } else if (t.type === 'custom') {
+      out.push(customAsFunction(t as CustomTool));
+    } else if (t.type === 'namespace' && Array.isArray(t.tools)) {
+      out.push(...toChatTools(t.tools as Tool[]));
+    }
+  }
+  return out;
+}
+
+/**
+ * A freeform (custom) tool such as apply_patch as a function with one string parameter. The
+ * OutputBuilder turns calls to it back into `custom_tool_call` items with the raw input.
+ */
+function customAsFunction(t: CustomTool): ChatTool {
+  const grammar = t.format && t.format.type === 'grammar' ? `\nThe text must follow this ${t.format.syntax} grammar:\n${t.format.definition}` : '';
+  const description =
+    `${t.description ?? ''}\n\nHere this tool is called as a function: put the raw text${t.name === 'apply_patch' ? ' (the full patch, from "*** Begin Patch" to "*** End Patch")' : ''} ` +
+    `in the string parameter "${CUSTOM_TOOL_INPUT_PARAM}", exactly as it would be written without JSON.${grammar}`;
+  return {
+    type: 'function',
+    function: {
+      name: t.name,
+      description: description.trim(),
+      parameters: {
+        type: 'object',
+        properties: { [CUSTOM_TOOL_INPUT_PARAM]: { type: 'string', description: `The raw input of ${t.name}.` } },
+        required: [CUSTOM_TOOL_INPUT_PARAM],
+        additionalProperties: false,
+      },
+    },
+  };
+}
+
+function toChatToolChoice(choice: ResponsesRequest['tool_choice']): unknown {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  if (choice && (choice.type === 'function' || choice.type === 'custom') && typeof choice.name === 'string') {
+    return { type: 'function', function: { name: choice.name } };
+  }
+  return undefined; // hosted-tool or allowed_tools choices: let the upstream default (auto) apply
+}
+
+/** Chat knows minimal/low/medium/high; `none` means "don't reason", which is the default when omitted. */
+function toReasoningEffort(effort: string | null | undefined): string | undefined {
+  if (effort === 'xhigh') return 'high';
+  return effort === 'minimal' || effort === 'low' || effort === 'medium' || effort === 'high' ? effort : undefined;
+}
+
+function toResponseFormat(format: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (format?.type === 'json_schema') {
+    const { type: _type, ...schema } = format; // Responses: flat {name, schema, strict, description}
+    return { type: 'json_schema', json_schema: schema };
+  }
+  if (format?.type === 'json_object') return { type: 'json_object' };
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream
+
+interface ToolCallDelta {
+  index?: number;
+  id?: string | null;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+interface ChatDelta {
+  content?: string | null;
+  refusal?: string | null;
+  /** DeepSeek, vLLM, SGLang. */
+  reasoning_content?: string | null;
+  /** OpenRouter, Ollama. */
+  reasoning?: string | null;
+  tool_calls?: ToolCallDelta[] | null;
+}
+interface ChatUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
+  /** DeepSeek's own name for cached prompt tokens. */
+  prompt_cache_hit_tokens?: number;
+}
+export interface ChatStreamError { message?: string; type?: string | null; code?: string | number | null; param?: string | null }
+interface ChatChunk {
+  choices?: Array<{ index?: number; delta?: ChatDelta | null; finish_reason?: string | null }> | null;
+  usage?: ChatUsage | null;
+  x_groq?: { usage?: ChatUsage | null } | null;
+  error?: ChatStreamError | string | null;
+}
+
+interface OpenCall { id: string; at: number }
+
+export class ChatStreamMapper implements StreamMapper {
+  private message = -1;
+  private reasoning = -1;
+  /** Upstream tool-call index → our item. */
+  private readonly calls = new Map<number, OpenCall>();
+  private lastCall: OpenCall | null = null;
+  private finishReason: string | null = null;
+  private usage: Usage | null = null;
+
+  constructor(private readonly out: OutputBuilder) {}
+
+  onEvent(_event: string | undefined, data: string): void {
+    if (this.out.terminal) return;
+    if (data === '[DONE]') {
+      this.complete();
+      return;
+    }
+    let chunk: ChatChunk;
+    try {
+      chunk = JSON.parse(data) as ChatChunk;
+    } catch {
+      return; // not a chunk (a keep-alive some proxies send): nothing to map
+    }
+    if (chunk.error) {
+      this.fail(typeof chunk.error === 'string' ? { message: chunk.error } : chunk.error);
+      return;
+    }
+    const usage = chunk.usage ?? chunk.x_groq?.usage;
+    if (usage) this.usage = toUsage(usage);
+    // We ask for one choice; `choices: []` is the usage chunk or Azure's prompt_filter_results.
+    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
+    if (!choice) return;
+    const delta = choice.delta ?? {};
+    this.onReasoning(delta.reasoning_content ?? delta.reasoning ?? '');
+    // A refusal is text the user should see; Codex has no separate refusal display.
+    this.onText((delta.content ?? '') + (delta.refusal ?? ''));
+    (delta.tool_calls ?? []).forEach((tc) => this.onToolCall(tc));
+    if (choice.finish_reason) {
+      this.finishReason = choice.finish_reason;
+      this.out.finishAll();
+    }
+  }
+
+  /** Some servers close the stream after the finish chunk without `[DONE]`; with no finish at all the worker fails it. */
+  onEnd(): void {
+    if (this.finishReason !== null) this.complete();
+  }
+
+  private onReasoning(delta: string): void {
+    if (delta === '') return;
+    if (!this.out.isOpen(this.reasoning)) this.reasoning = this.out.startReasoning();
+    this.out.appendReasoning(this.reasoning, delta);
+  }
+
+  private onText(delta: string): void {
+    if (delta === '') return;
+    this.closeReasoning();
+    if (!this.out.isOpen(this.message)) this.message = this.out.startMessage();
+    this.out.appendText(this.message, delta);
+  }
+
+  private onToolCall(tc: ToolCallDelta): void {
+    const known = tc.index !== undefined ? this.calls.get(tc.index) : this.lastCall; // old Ollama sent no index
+    let call = known;
+    // A new id at a known index is a new call: Ollama gives every call of a parallel batch index 0
+    // (ollama/ollama#15457).
+    if (!known || (tc.id && tc.id !== known.id)) {
+      const name = tc.function?.name;
+      if (!name) return; // a fragment of a call whose start we never saw
+      this.closeReasoning();
+      const id = tc.id || this.out.newId('call');
+      call = { id, at: this.out.startToolCall(id, name) };
+      if (tc.index !== undefined) this.calls.set(tc.index, call);
+      this.lastCall = call;
+    }
+    this.out.appendArguments(call!.at, tc.function?.arguments ?? '');
+  }
+
+  /** Reasoning ends when the answer starts, so Codex shows it finished before the message. */
+  private closeReasoning(): void {
+    if (this.out.isOpen(this.reasoning)) this.out.finish(this.reasoning);
+  }
+
+  private complete(): void {
+    const reason = this.finishReason === 'length' ? 'max_output_tokens' : this.finishReason === 'content_filter' ? 'content_filter' : null;
+    this.out.completed(this.usage, reason);
+  }
+
+  private fail(err: ChatStreamError): void {
+    const f = inStreamFailure(err);
+    this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
+  }
+}
+
+function toUsage(u: ChatUsage): Usage {
+  return makeUsage(
+    u.prompt_tokens ?? 0,
+    u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens ?? 0,
+    u.completion_tokens ?? 0,
+    u.completion_tokens_details?.reasoning_tokens ?? 0,
+  );
+}
+
+/**
+ * An error payload inside a 200 stream: vLLM `{"error":{message,type,param,code:500}}` (code = HTTP
+ * status), LiteLLM (code = status as a string), OpenRouter (`code:"server_error"` next to a choice
+ * with finish_reason "error"). Classified like the HTTP error it stands for.
+ */
+export function inStreamFailure(err: ChatStreamError): UpstreamFailure {
+  const message = err.message ?? 'the stream reported an error';
+  const code = err.code === null || err.code === undefined ? null : String(err.code);
+  const status = code && /^\d{3}$/.test(code) ? Number(code) : statusOf(`${code ?? ''} ${err.type ?? ''}`);
+  const upstreamCode = code && !/^\d+$/.test(code) ? code : null;
+  if (status !== null) return httpFailure(NAME, status, message, null, upstreamCode);
+  return streamFailure(NAME, `${message}. Retry the request; if it keeps failing, the operator should check this deployment.`, false, upstreamCode ?? 'upstream_error');
+}
+
+function statusOf(tag: string): number | null {
+  if (/rate.?limit|too.?many.?requests/i.test(tag)) return 429;
+  if (/overload|unavailable|capacity/i.test(tag)) return 503;
+  if (/server.?error|internal|timeout/i.test(tag)) return 500;
+  if (/context.?length/i.test(tag)) return 400;
+  return null;
+}
+
+export const openaiChat: ProviderAdapter = {
+  family: 'openai-chat',
+  buildRequest,
+  createStreamMapper: (out) => new ChatStreamMapper(out),
+  mapError(status, headers, body) {
+    const { message, code } = errorMessageOf(body);
+    // vLLM puts the numeric HTTP status in error.code: that is no error code.
+    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code && !/^\d+$/.test(code) ? code : null);
+  },
+};
