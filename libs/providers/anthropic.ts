@@ -9,6 +9,7 @@ import type {
 import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
+import { decodeState, encodeState } from './reasoning-state';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -74,21 +75,16 @@ export interface AnthropicRequest {
 export type AnthropicReasoning = { thinking: string; signature: string } | { redacted: string };
 
 export function encodeReasoning(state: AnthropicReasoning): string {
-  return Buffer.from(JSON.stringify({ anthropic: state }), 'utf8').toString('base64');
+  return encodeState('anthropic', state);
 }
 
 export function decodeReasoning(encrypted: string | null | undefined): ThinkingBlock | RedactedThinkingBlock | null {
-  if (!encrypted) return null;
-  try {
-    const doc = JSON.parse(Buffer.from(encrypted, 'base64').toString('utf8')) as { anthropic?: Record<string, unknown> } | null;
-    const state = doc?.anthropic;
-    if (typeof state?.thinking === 'string' && typeof state.signature === 'string' && state.signature !== '') {
-      return { type: 'thinking', thinking: state.thinking, signature: state.signature };
-    }
-    if (typeof state?.redacted === 'string') return { type: 'redacted_thinking', data: state.redacted };
-  } catch {
-    // Not ours (an OpenAI encrypted reasoning blob, say).
+  // Not ours (an OpenAI encrypted reasoning blob, another family's state): null.
+  const state = decodeState<Record<string, unknown>>('anthropic', encrypted);
+  if (typeof state?.thinking === 'string' && typeof state.signature === 'string' && state.signature !== '') {
+    return { type: 'thinking', thinking: state.thinking, signature: state.signature };
   }
+  if (typeof state?.redacted === 'string') return { type: 'redacted_thinking', data: state.redacted };
   return null;
 }
 

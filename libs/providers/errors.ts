@@ -36,7 +36,7 @@ export function httpFailure(
   retryAfter: number | null,
   upstreamCode: string | null = null,
 ): UpstreamFailure {
-  const said = detail ? `: ${detail}` : '';
+  const said = detail ? `: ${detail.replace(/[.\s]+$/, '')}` : '';
   if (CONTEXT_OVERFLOW.test(detail) || upstreamCode === 'context_length_exceeded') {
     return fail(400, apiError(`The input is longer than the model's context window (${provider}${said}). Start a new thread or shorten the history.`, 'invalid_request_error', 'context_length_exceeded'), false, null);
   }
@@ -67,8 +67,8 @@ export function httpFailure(
 }
 
 /** A failure inside an open stream (mid-stream `error` event, cut connection, malformed data). */
-export function streamFailure(provider: string, detail: string, retryable: boolean, code = 'upstream_error'): UpstreamFailure {
-  return fail(502, apiError(`${provider} stream failed: ${detail}`, 'upstream_error', code), retryable, null);
+export function streamFailure(provider: string, detail: string, retryable: boolean, code = 'upstream_error', httpStatus = 502): UpstreamFailure {
+  return fail(httpStatus, apiError(`${provider} stream failed: ${detail}`, 'upstream_error', code), retryable, null);
 }
 
 function fail(httpStatus: number, error: ApiError, retryable: boolean, retryAfter: number | null): UpstreamFailure {
@@ -82,7 +82,8 @@ export function errorMessageOf(body: string): { message: string; code: string | 
     const err = (Array.isArray(doc) ? doc[0]?.error : doc.error) as Record<string, unknown> | string | undefined;
     if (typeof err === 'string') return { message: err, code: null };
     if (err && typeof err === 'object') {
-      const code = (err.code ?? err.type ?? err.status ?? null) as string | number | null;
+      // A numeric `code` is an HTTP status (Google, vLLM, OpenRouter): the textual status says more.
+      const code = (typeof err.code === 'number' ? err.status ?? err.type ?? null : err.code ?? err.type ?? err.status ?? null) as string | number | null;
       return { message: String(err.message ?? JSON.stringify(err)), code: code === null ? null : String(code) };
     }
     if (typeof doc.message === 'string') return { message: doc.message, code: null };

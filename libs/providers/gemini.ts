@@ -13,6 +13,7 @@ import type {
 import type { Deployment } from '../routing/catalog';
 import { httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
+import { decodeState, encodeState } from './reasoning-state';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -27,20 +28,14 @@ type Json = Record<string, unknown>;
 export interface SignatureRef { sig: string; call_id?: string; msg_id?: string }
 
 export function encodeGeminiState(signatures: SignatureRef[]): string {
-  return Buffer.from(JSON.stringify({ gemini: { signatures } }), 'utf8').toString('base64');
+  return encodeState('gemini', { signatures });
 }
 
 /** The signatures in an encrypted_content this adapter wrote, or null (another provider's state). */
 export function decodeGeminiState(value: unknown): SignatureRef[] | null {
-  if (typeof value !== 'string' || value === '') return null;
-  try {
-    const doc = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { gemini?: { signatures?: unknown } };
-    const sigs = doc?.gemini?.signatures;
-    if (!Array.isArray(sigs)) return null;
-    return sigs.filter((s): s is SignatureRef => !!s && typeof (s as SignatureRef).sig === 'string');
-  } catch {
-    return null;
-  }
+  const sigs = decodeState<{ signatures?: unknown }>('gemini', value)?.signatures;
+  if (!Array.isArray(sigs)) return null;
+  return sigs.filter((s): s is SignatureRef => !!s && typeof (s as SignatureRef).sig === 'string');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +413,7 @@ interface Chunk {
 }
 
 /** A function call whose arguments stream as `partialArgs` (Vertex AI streamFunctionCallArguments). */
-interface StreamedCall { index: number; callId: string; name: string; namespace?: string; itemId?: string; args: Json; openString: string | null }
+interface StreamedCall { index: number; callId: string; name: string; args: Json; openString: string | null }
 
 const CONTENT_FILTER = new Set(['SAFETY', 'RECITATION', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'MODEL_ARMOR']);
 
@@ -442,12 +437,7 @@ export class GeminiStreamMapper implements StreamMapper {
   private finishDetail = '';
   private blockReason: string | null = null;
   private usage: UsageMetadata | null = null;
-  /** Function names that came from a namespace tool → that namespace (Codex dispatches by both). */
-  private readonly namespaces = new Map<string, string>();
-
-  constructor(private readonly out: OutputBuilder, req: ResponsesRequest) {
-    for (const { tool, namespace } of functionTools(req.tools)) if (namespace) this.namespaces.set(String(tool.name), namespace);
-  }
+  constructor(private readonly out: OutputBuilder) {}
 
   onEvent(_event: string | undefined, data: string): void {
     const doc = JSON.parse(data) as Chunk | Chunk[];
@@ -536,10 +526,8 @@ export class GeminiStreamMapper implements StreamMapper {
     const signature = sig ?? this.takePending();
     if (signature) this.addSignature({ sig: signature, call_id: callId });
     this.finishReasoning();
-    const namespace = this.namespaces.get(fc.name);
-    const itemId = namespace ? this.out.newId('fc') : undefined;
-    const index = itemId ? this.out.startFunctionCall(callId, fc.name, itemId) : this.out.startToolCall(callId, fc.name);
-    this.call = { index, callId, name: fc.name, namespace, itemId, args: isObject(fc.args) ? { ...fc.args } : {}, openString: null };
+    const index = this.out.startToolCall(callId, fc.name);
+    this.call = { index, callId, name: fc.name, args: isObject(fc.args) ? { ...fc.args } : {}, openString: null };
     this.applyPartialArgs(this.call, fc.partialArgs);
     if (!fc.willContinue) this.finishCall();
   }
@@ -569,11 +557,7 @@ export class GeminiStreamMapper implements StreamMapper {
     this.call = null;
     const args = JSON.stringify(call.args);
     this.out.appendArguments(call.index, args);
-    if (call.namespace && call.itemId) {
-      this.out.finish(call.index, { type: 'function_call', id: call.itemId, call_id: call.callId, name: call.name, namespace: call.namespace, arguments: args, status: 'completed' });
-    } else {
-      this.out.finish(call.index);
-    }
+    this.out.finish(call.index);
   }
 
   /** Signatures go into the open reasoning item, or a new one placed before the part they sign. */
@@ -674,7 +658,7 @@ function retryDelaySeconds(err: GoogleError | null): number | null {
 export const gemini: ProviderAdapter = {
   family: 'gemini',
   buildRequest,
-  createStreamMapper: (out, req) => new GeminiStreamMapper(out, req),
+  createStreamMapper: (out) => new GeminiStreamMapper(out),
   mapError(status, headers, body) {
     const err = parseGoogleError(body);
     const message = err?.message ?? body.slice(0, 500).trim();

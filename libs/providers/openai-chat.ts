@@ -5,6 +5,7 @@ import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, Rea
 import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
+import { decodeState, encodeState } from './reasoning-state';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -32,19 +33,18 @@ function isOpenAIHost(baseUrl: string): boolean {
 }
 
 /**
- * DeepSeek thinking mode answers 400 unless the `reasoning_content` of every assistant turn that
- * made tool calls comes back (api-docs.deepseek.com, guides/thinking_mode). Other servers may
- * reject the unknown message field, so only DeepSeek gets it.
+ * Reasoning goes back only to a server that produced it, in the field it used: DeepSeek thinking
+ * mode answers 400 unless the `reasoning_content` of every assistant turn that made tool calls
+ * comes back (api-docs.deepseek.com, guides/thinking_mode), while a server that never sent the
+ * field may reject it. The reasoning item's encrypted_content records which field that was.
  */
-function isDeepSeekHost(baseUrl: string): boolean {
-  return /^https:\/\/api\.deepseek\.com(\/|$)/i.test(baseUrl);
-}
+interface ChatReasoningState { field: 'reasoning_content' | 'reasoning' }
 
 export function toChatRequest(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
   const openai = isOpenAIHost(deployment.base_url);
   const body: Record<string, unknown> = {
     model: deployment.model,
-    messages: toChatMessages(req, isDeepSeekHost(deployment.base_url)),
+    messages: toChatMessages(req),
     stream: true,
     stream_options: { include_usage: true },
   };
@@ -94,14 +94,16 @@ export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiK
  * Codex sends its system prompt as `developer` input messages, and many compatible servers reject
  * the `developer` role or a system message in the middle of the conversation.
  */
-export function toChatMessages(req: ResponsesRequest, replayReasoning = false): ChatMessage[] {
+export function toChatMessages(req: ResponsesRequest): ChatMessage[] {
   const system: string[] = [];
-  // Reasoning replays onto the next assistant message (DeepSeek only); otherwise reasoning items
-  // are dropped: Chat has no input form for them.
+  // Reasoning this family produced replays onto the next assistant message in the field the server
+  // used; other reasoning items are dropped: Chat has no input form for them.
   let reasoning = '';
+  let field: ChatReasoningState['field'] | null = null;
   const withReasoning = (m: ChatMessage): void => {
-    if (replayReasoning && reasoning && m.role === 'assistant') m.reasoning_content = (m.reasoning_content ?? '') + reasoning;
+    if (field && reasoning && m.role === 'assistant') (m as Record<string, unknown>)[field] = String((m as Record<string, unknown>)[field] ?? '') + reasoning;
     reasoning = '';
+    field = null;
   };
   if (req.instructions) system.push(req.instructions);
   const messages: ChatMessage[] = [];
@@ -151,6 +153,9 @@ export function toChatMessages(req: ResponsesRequest, replayReasoning = false): 
       }
       case 'reasoning': {
         const r = item as ReasoningItem;
+        const state = decodeState<ChatReasoningState>('openai-chat', r.encrypted_content);
+        if (!state) break;
+        field = state.field;
         reasoning += (r.content?.length ? r.content : r.summary ?? []).map((p) => p.text).join('');
         break;
       }
@@ -362,7 +367,8 @@ export class ChatStreamMapper implements StreamMapper {
     const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
     if (!choice) return;
     const delta = choice.delta ?? {};
-    this.onReasoning(delta.reasoning_content ?? delta.reasoning ?? '');
+    if (delta.reasoning_content) this.onReasoning(delta.reasoning_content, 'reasoning_content');
+    else if (delta.reasoning) this.onReasoning(delta.reasoning, 'reasoning');
     // A refusal is text the user should see; Codex has no separate refusal display.
     this.onText((delta.content ?? '') + (delta.refusal ?? ''));
     (delta.tool_calls ?? []).forEach((tc) => this.onToolCall(tc));
@@ -377,9 +383,11 @@ export class ChatStreamMapper implements StreamMapper {
     if (this.finishReason !== null) this.complete();
   }
 
-  private onReasoning(delta: string): void {
-    if (delta === '') return;
-    if (!this.out.isOpen(this.reasoning)) this.reasoning = this.out.startReasoning();
+  private onReasoning(delta: string, field: ChatReasoningState['field']): void {
+    if (!this.out.isOpen(this.reasoning)) {
+      this.reasoning = this.out.startReasoning();
+      this.out.setEncryptedContent(this.reasoning, encodeState('openai-chat', { field } satisfies ChatReasoningState));
+    }
     this.out.appendReasoning(this.reasoning, delta);
   }
 
@@ -460,7 +468,6 @@ export const openaiChat: ProviderAdapter = {
   createStreamMapper: (out) => new ChatStreamMapper(out),
   mapError(status, headers, body) {
     const { message, code } = errorMessageOf(body);
-    // vLLM puts the numeric HTTP status in error.code: that is no error code.
-    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code && !/^\d+$/.test(code) ? code : null);
+    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code);
   },
 };

@@ -1,10 +1,11 @@
 // openai-responses: an upstream that speaks the Responses API itself (OpenAI, Azure OpenAI, and
 // compatible servers). The request passes through with the fixes Codex needs; the stream maps
 // one-to-one onto frames, with the upstream's complete items used for `output_item.done`.
-import type { ApiError, InputItem, OutputItem, ResponsesRequest } from '../protocol/types';
+import type { ApiError, InputItem, OutputItem, ReasoningItem, ResponsesRequest } from '../protocol/types';
 import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds } from './errors';
 import type { OutputBuilder } from './output';
+import { isRouterHubState } from './reasoning-state';
 import type { ProviderAdapter, StreamMapper, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -17,7 +18,11 @@ export function toResponsesUpstream(req: ResponsesRequest, deployment: Deploymen
   const body: Record<string, unknown> = { ...rest, model: deployment.model, stream: true };
   // With store:false the upstream keeps no items, so ids Codex replays ("msg_<uuid>", "rs_…") make it
   // answer "Item with id … not found" (openai/codex#35739): strip them.
-  if (req.store !== true && Array.isArray(req.input)) body.input = req.input.map(stripId);
+  if (Array.isArray(req.input)) {
+    // Reasoning another family produced carries RouterHub state an OpenAI upstream cannot read.
+    const input = req.input.filter((i) => !(i.type === 'reasoning' && isRouterHubState((i as ReasoningItem).encrypted_content)));
+    body.input = req.store === true ? input : input.map(stripId);
+  }
   return body;
 }
 

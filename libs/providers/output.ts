@@ -2,7 +2,7 @@
 // call start/append/finish; the builder assigns output indexes and item ids, keeps each item's
 // accumulated text so that `ItemDone` carries the complete item (Codex acts only on
 // `response.output_item.done`), and records the terminal outcome for the worker to act on.
-import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, OutputItem, ReasoningItem, Usage } from '../protocol/types';
+import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, NamespaceTool, OutputItem, ReasoningItem, Tool, Usage } from '../protocol/types';
 import { F, type Frame, type TerminalFrame } from '../wire/frames';
 
 export interface FrameSink { push(frame: Frame): void }
@@ -27,13 +27,19 @@ export class OutputBuilder {
   private next = 0;
   private idSeq = 0;
 
+  /** The request's custom (freeform) tools, for providers that only have function tools. */
+  private readonly customTools = new Set<string>();
+  /** Tools that sit inside a Codex `namespace` tool → that namespace (Codex routes calls by both). */
+  private readonly namespaces = new Map<string, string>();
+
   constructor(
     private readonly sink: FrameSink,
     /** Unique per response; item ids are `<kind>_<idBase><n>`. */
     private readonly idBase: string,
-    /** Names of the request's custom (freeform) tools, for providers that only have function tools. */
-    private readonly customTools: ReadonlySet<string> = new Set(),
-  ) {}
+    tools: readonly Tool[] = [],
+  ) {
+    this.learnTools(tools, undefined);
+  }
 
   newId(kind: string): string {
     return `${kind}_${this.idBase}${this.idSeq++}`;
@@ -82,11 +88,12 @@ export class OutputBuilder {
       this.open.get(index)!.emulatedCustom = true;
       return index;
     }
-    return this.startFunctionCall(callId, name);
+    return this.startFunctionCall(callId, name, undefined, this.namespaces.get(name));
   }
 
-  startFunctionCall(callId: string, name: string, id = this.newId('fc')): number {
-    return this.start({ type: 'function_call', id, call_id: callId, name, arguments: '', status: 'in_progress' });
+  /** `namespace`: the call is to a tool of a Codex `namespace` tool, which Codex routes by it. */
+  startFunctionCall(callId: string, name: string, id = this.newId('fc'), namespace?: string): number {
+    return this.start({ type: 'function_call', id, call_id: callId, name, arguments: '', status: 'in_progress', ...(namespace ? { namespace } : {}) });
   }
 
   appendArguments(index: number, delta: string): void {
@@ -147,6 +154,14 @@ export class OutputBuilder {
     this.finishAll();
     this.terminal = [F.Failed, error, httpStatus, retryAfterSeconds];
     this.retryable = retryable;
+  }
+
+  private learnTools(tools: readonly Tool[], namespace: string | undefined): void {
+    for (const t of tools) {
+      if (t.type === 'namespace') this.learnTools((t as NamespaceTool).tools ?? [], String(t.name));
+      else if (t.type === 'custom') this.customTools.add(String(t.name));
+      else if (namespace && t.type === 'function') this.namespaces.set(String(t.name), namespace);
+    }
   }
 
   private start(item: OutputItem): number {

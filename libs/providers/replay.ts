@@ -22,8 +22,7 @@ export function replay(
   req: ResponsesRequest = { model: 'x/y', input: 'hi' },
 ): Replay {
   const frames: Frame[] = [];
-  const custom = new Set((req.tools ?? []).filter((t) => t.type === 'custom').map((t) => String(t.name)));
-  const out = new OutputBuilder({ push: (f) => frames.push(f) }, 'test', custom);
+  const out = new OutputBuilder({ push: (f) => frames.push(f) }, 'test', req.tools);
   const mapper = adapter.createStreamMapper(out, req);
   for (const e of events) {
     if (typeof e === 'string') mapper.onEvent(undefined, e);

@@ -15,6 +15,8 @@ export interface Deployment {
   weight?: number;
   /** Extra upstream headers (e.g. an OpenAI-compatible server's own). */
   headers?: Record<string, string>;
+  /** The model's output cap at this deployment (defaults to the model's); adapters that must send a limit use it. */
+  max_output_tokens?: number;
 }
 
 /** USD per million tokens. */
@@ -69,6 +71,7 @@ const schema = {
                 priority: { type: 'integer' },
                 weight: { type: 'number', exclusiveMinimum: 0 },
                 headers: { type: 'object', additionalProperties: { type: 'string' } },
+                max_output_tokens: { type: 'integer', minimum: 1 },
               },
             },
           },
@@ -139,7 +142,8 @@ export class ModelCatalog {
     const model = this.byId.get(id);
     if (!model) return undefined;
     const groups = new Map<number, Deployment[]>();
-    for (const d of model.deployments) {
+    for (const deployment of model.deployments) {
+      const d = deployment.max_output_tokens || !model.max_output_tokens ? deployment : { ...deployment, max_output_tokens: model.max_output_tokens };
       const p = d.priority ?? 0;
       groups.set(p, [...(groups.get(p) ?? []), d]);
     }

@@ -30,7 +30,6 @@ export interface RunResult { usage: Usage | null; completed: boolean }
 
 export async function runJob(ctx: RunContext): Promise<RunResult> {
   const { job, out } = ctx;
-  const customTools = new Set((job.request.tools ?? []).filter((t) => t.type === 'custom').map((t) => String(t.name)));
   const missingKeys: string[] = [];
   let lastFailure: UpstreamFailure | null = null;
   let started = false;
@@ -43,7 +42,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
-    const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, customTools);
+    const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, job.request.tools);
     const failure = await attempt(ctx, deployment, builder, () => {
       if (!started) out.send([F.Started]);
       started = true;
