@@ -96,9 +96,11 @@ export function toAnthropicRequest(req: ResponsesRequest, deployment: Deployment
   const tools = toAnthropicTools(req.tools);
   const toolChoice = tools.length > 0 ? toAnthropicToolChoice(req.tool_choice, req.parallel_tool_calls) : undefined;
   const effortBudget = THINKING_BUDGET[req.reasoning?.effort ?? ''] ?? null;
+  // The model's cap (from the catalog) bounds the default: Anthropic rejects max_tokens above it.
+  const cap = deployment.max_output_tokens ?? Infinity;
   const maxTokens = typeof req.max_output_tokens === 'number' && req.max_output_tokens > 0
     ? req.max_output_tokens
-    : effortBudget !== null ? DEFAULT_MAX_TOKENS_THINKING : DEFAULT_MAX_TOKENS;
+    : Math.min(cap, effortBudget !== null ? DEFAULT_MAX_TOKENS_THINKING : DEFAULT_MAX_TOKENS);
   const budget = effortBudget === null ? null : thinkingBudget(effortBudget, maxTokens, toolChoice, messages);
 
   const body: AnthropicRequest = { model: deployment.model, max_tokens: maxTokens, stream: true, messages };
@@ -532,9 +534,9 @@ export function streamErrorFailure(type: string, message: string): UpstreamFailu
   const said = `${message} (${type})`;
   switch (type) {
     case 'overloaded_error':
-      return { ...streamFailure(NAME, `${said}. Anthropic is overloaded; retry shortly or use another model.`, true, 'server_is_overloaded'), httpStatus: 503 };
+      return streamFailure(NAME, `${said}. Anthropic is overloaded; retry shortly or use another model.`, true, 'server_is_overloaded', 503);
     case 'rate_limit_error':
-      return { ...streamFailure(NAME, `${said}. Anthropic is rate limiting this deployment; retry shortly.`, true, 'rate_limit_exceeded'), httpStatus: 429 };
+      return streamFailure(NAME, `${said}. Anthropic is rate limiting this deployment; retry shortly.`, true, 'rate_limit_exceeded', 429);
     case 'api_error':
       return streamFailure(NAME, `${said}. Anthropic had an internal error; retry the request.`, true);
     default:
