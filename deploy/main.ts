@@ -38,6 +38,8 @@ name = "RouterHub"
 base_url = "${cluster.baseUrl}/v1"
 env_key = "ROUTERHUB_API_KEY"
 wire_api = "responses"
+# Codex's metadata for every RouterHub model (full toolset, apply_patch included):
+model_catalog_url = "${cluster.baseUrl}/v1/codex/models"
 
 Ctrl-C stops every process.
 `);

@@ -7,6 +7,7 @@ import { errorJson, HttpError, statusLine } from '../protocol/errors';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { ModelCatalog } from '../routing/catalog';
+import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
 import { tracer, traceparentOf } from '../telemetry/tracing';
@@ -25,8 +26,8 @@ export interface IngressOptions {
   dispatcher: Dispatcher;
   /** Readiness of the dependencies (NATS, Redis). */
   dependencies: () => Record<string, boolean>;
-  /** Extra GET routes (e.g. the Codex model catalog), path → JSON body. */
-  documents?: Record<string, () => unknown>;
+  /** The system prompt of routed models in the Codex model catalog. */
+  codexInstructions: string;
 }
 
 export interface Ingress { port: number; close(): void }
@@ -34,16 +35,11 @@ export interface Ingress { port: number; close(): void }
 export function startIngress(opts: IngressOptions): Promise<Ingress> {
   const app = uWS.App();
   app.post('/v1/responses', (res, req) => handleResponses(res, req, opts));
-  app.get('/v1/models', (res, req) => {
-    const auth = req.getHeader('authorization');
-    const aborted = watchAbort(res);
-    authenticate(opts.keys, auth)
-      .then(() => {
-        const data = opts.catalog.models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0] }));
-        if (!aborted.value) sendJson(res, 200, { object: 'list', data });
-      })
-      .catch((err: unknown) => !aborted.value && sendError(res, err));
-  });
+  // The catalog is fixed for the life of the process: serialize its documents once.
+  const models = JSON.stringify({ object: 'list', data: opts.catalog.models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0] })) });
+  authenticatedGet(app, opts.keys, '/v1/models', models);
+  // Codex fetches this with `model_catalog_url` (?client_version=…) and its provider key.
+  authenticatedGet(app, opts.keys, '/v1/codex/models', JSON.stringify(codexCatalog(opts.catalog, opts.codexInstructions)));
   app.get('/healthz', (res) => sendJson(res, 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
     const checks = { ...opts.dependencies(), workers: opts.dispatcher.liveWorkers() > 0 };
@@ -57,7 +53,6 @@ export function startIngress(opts: IngressOptions): Promise<Ingress> {
       res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', registry.contentType).end(text));
     });
   });
-  for (const [path, body] of Object.entries(opts.documents ?? {})) app.get(path, (res) => sendJson(res, 200, body()));
   app.any('/*', (res, req) => {
     const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
     sendJson(res, 404, { error: { message: `${what} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, type: 'invalid_request_error', param: null, code: 'not_found' } });
@@ -174,10 +169,18 @@ function sendJson(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
 }
 
+function authenticatedGet(app: TemplatedApp, keys: KeyStore, path: string, body: string): void {
+  app.get(path, (res, req) => {
+    const aborted = watchAbort(res);
+    authenticate(keys, req.getHeader('authorization'))
+      .then(() => !aborted.value && res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(body)))
+      .catch((err: unknown) => !aborted.value && sendError(res, err));
+  });
+}
+
 function watchAbort(res: HttpResponse): { value: boolean } {
   const state = { value: false };
   res.onAborted(() => (state.value = true));
   return state;
 }
 
-export type { TemplatedApp };

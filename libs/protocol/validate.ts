@@ -9,7 +9,8 @@ const item = {
   properties: {
     type: { type: 'string' },
     role: { type: 'string', enum: ['user', 'assistant', 'system', 'developer'] },
-    content: { type: ['string', 'array'] },
+    // Reasoning items replay `content: null` when there was no raw reasoning text.
+    content: { type: ['string', 'array', 'null'] },
     call_id: { type: 'string' },
     name: { type: 'string' },
     arguments: { type: 'string' },

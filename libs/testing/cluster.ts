@@ -13,12 +13,14 @@ import { generateKey } from '../store/keys';
 export interface TestCluster { cluster: Cluster; mock: MockUpstream; key: string; stop(): Promise<void> }
 
 /** Models whose deployments point at the mock: `<id>` → [family, base path] per deployment. */
-export function mockCatalog(mockUrl: string, models: Array<{ id: string; deployments: Array<Partial<ModelEntry['deployments'][number]> & { provider: string }>; pricing?: ModelEntry['pricing'] }>): string {
+export type MockModel = Omit<ModelEntry, 'deployments'> & { deployments: Array<Partial<ModelEntry['deployments'][number]> & { provider: string }> };
+
+export function mockCatalog(mockUrl: string, models: MockModel[]): string {
   const doc = {
     models: models.map((m) => ({
-      id: m.id,
+      pricing: { input: 1.25, cached_input: 0.125, output: 10 },
+      ...m,
       deployments: m.deployments.map((d, i) => ({ base_url: `${mockUrl}/v1`, model: `${m.id.split('/')[1]}-${i}`, priority: i, ...d })),
-      pricing: m.pricing ?? { input: 1.25, cached_input: 0.125, output: 10 },
     })),
   };
   const path = join(mkdtempSync(join(tmpdir(), 'rh-catalog-')), 'models.json');
@@ -27,7 +29,7 @@ export function mockCatalog(mockUrl: string, models: Array<{ id: string; deploym
 }
 
 export async function startTestCluster(
-  models: (mockUrl: string) => Parameters<typeof mockCatalog>[1],
+  models: (mockUrl: string) => MockModel[],
   opts: Partial<ClusterOptions> = {},
 ): Promise<TestCluster> {
   const mock = await MockUpstream.start();

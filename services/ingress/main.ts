@@ -1,9 +1,11 @@
 // Ingress process: wiring only (libs/ingress holds the logic).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dispatcher } from '../../libs/ingress/dispatch';
 import { startIngress } from '../../libs/ingress/http';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
+import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
 import { connectRedis } from '../../libs/store/redis';
 import { logger } from '../../libs/telemetry/log';
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     keys: new KeyStore(redis),
     dispatcher,
     dependencies: () => ({ nats: !nc.isClosed(), redis: redis.status === 'ready' }),
+    codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
   });
   log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
 
