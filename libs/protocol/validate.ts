@@ -57,9 +57,12 @@ export function parseRequest(body: Buffer | string): ResponsesRequest {
   return doc as ResponsesRequest;
 }
 
-/** The error deepest in the document says most (`input[3].type` rather than `input`). */
+/**
+ * The error deepest in the document says most (`input[3].type` rather than `input`); at one depth,
+ * an anyOf summary says more than the one branch that failed first.
+ */
 function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
-  const depth = (e: ErrorObject) => e.instancePath.split('/').length * 2 + (e.keyword === 'anyOf' ? 0 : 1);
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length * 2 + (e.keyword === 'anyOf' ? 1 : 0);
   return errors.reduce<ErrorObject | undefined>((best, e) => (!best || depth(e) > depth(best) ? e : best), undefined);
 }
 

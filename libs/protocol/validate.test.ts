@@ -1,0 +1,44 @@
+import t from 'tap';
+import { HttpError } from './errors';
+import { parseRequest } from './validate';
+import { codexRequest } from '../providers/replay';
+
+function rejects(body: string | object): HttpError {
+  try {
+    parseRequest(typeof body === 'string' ? body : JSON.stringify(body));
+  } catch (err) {
+    return err as HttpError;
+  }
+  throw new Error('accepted');
+}
+
+t.test('accepts what Codex sends, including every item and tool type', async (t) => {
+  const req = codexRequest();
+  t.equal(parseRequest(JSON.stringify(req)).model, req.model);
+  const history = {
+    model: 'a/b',
+    input: [
+      { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: 'x' },
+      { type: 'function_call', id: 'fc_1', call_id: 'c', name: 'exec_command', arguments: '{}' },
+      { type: 'function_call_output', id: 'fco_1', call_id: 'c', output: [{ type: 'input_image', image_url: 'data:' }] },
+      { type: 'custom_tool_call', call_id: 'd', name: 'apply_patch', input: '*** Begin Patch' },
+      { type: 'custom_tool_call_output', call_id: 'd', output: 'ok' },
+      { type: 'local_shell_call', call_id: 'e', action: {} },
+      { role: 'user', content: 'an easy input message without type' },
+    ],
+    tools: [{ type: 'namespace', name: 'ns', tools: [] }, { type: 'tool_search', execution: 'client' }, { type: 'web_search' }],
+  };
+  t.equal(parseRequest(JSON.stringify(history)).input.length, 7);
+});
+
+t.test('names the field and says what is wrong', async (t) => {
+  t.match(rejects('{"model":'), { status: 400, code: 'invalid_json' });
+  t.match(rejects({ input: 'x' }), { status: 400, code: 'missing_required_parameter', param: 'model', message: "Missing required parameter: 'model'." });
+  t.match(rejects({ model: 'a/b' }), { param: 'input' });
+  t.match(rejects({ model: 'a/b', input: 3 }), { param: 'input', message: /string or an array/ });
+  t.match(rejects({ model: 'a/b', input: 'x', temperature: 9 }), { param: 'temperature', message: /<= 2/ });
+  t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'robot', content: 'x' }] }), { param: 'input[0].role' });
+  t.match(rejects({ model: 'a/b', input: 'x', tools: [{ name: 'no type' }] }), { param: 'tools[0].type' });
+  t.match(rejects({ model: 'a/b', input: 'x', tool_choice: 'sometimes' }), { param: 'tool_choice' });
+  t.match(rejects([]), { status: 400 });
+});
