@@ -1,6 +1,7 @@
 // The real cluster end to end: nats-server, redis-server, ingress and two workers as processes, a
 // mock OpenAI Responses upstream on loopback, and a real HTTP client reading the SSE bytes.
 import Redis from 'ioredis';
+import { connect } from 'node:net';
 import t from 'tap';
 import { codexRequest } from '../../libs/providers/replay';
 import { UsageLedger } from '../../libs/store/usage';
@@ -17,7 +18,7 @@ t.before(async () => {
     { id: 'test/keyed', deployments: [{ provider: 'openai-responses', api_key_env: 'TEST_UPSTREAM_KEY' }] },
     { id: 'test/nokey', deployments: [{ provider: 'openai-responses', api_key_env: 'ROUTERHUB_TEST_UNSET_KEY' }] },
   ], {
-    env: { TEST_UPSTREAM_KEY: 'sk-upstream-secret', ROUTERHUB_MAX_BODY_BYTES: String(256 * 1024), ROUTERHUB_KEEPALIVE_MS: '300' },
+    env: { TEST_UPSTREAM_KEY: 'sk-upstream-secret', ROUTERHUB_MAX_BODY_BYTES: String(256 * 1024), ROUTERHUB_KEEPALIVE_MS: '300', ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES: String(1024 * 1024) },
   });
   base = tc.cluster.baseUrl;
 });
@@ -217,6 +218,24 @@ t.test('a client that goes away aborts the upstream request', async (t) => {
   while (!tc.mock.requests[0]?.aborted && Date.now() < until) await sleep(50);
   t.ok(tc.mock.requests[0].aborted, 'the upstream saw its request go away');
   t.notOk(tc.mock.requests[0].finished);
+});
+
+t.test('a client that stops reading is cut off at the backlog bound, and the upstream call ends', async (t) => {
+  tc.mock.script({ parts: [{ type: 'text', text: 'x'.repeat(32 * 1024 * 1024) }], chunkChars: 64 * 1024, delayMs: 1 });
+  const body = JSON.stringify({ model: 'test/model', input: 'flood', stream: true });
+  const socket = connect(tc.cluster.port, '127.0.0.1');
+  socket.write(`POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tc.key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  socket.pause(); // never read: the kernel buffers fill, then the ingress backlog
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  socket.on('error', () => undefined);
+  const until = Date.now() + 20_000;
+  while (!tc.mock.requests[0]?.aborted && Date.now() < until) await sleep(100);
+  t.ok(tc.mock.requests[0]?.aborted, 'the upstream request was cancelled');
+  t.notOk(tc.mock.requests[0]?.finished, 'long before the upstream finished');
+  socket.resume();
+  await closed;
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  t.match(metrics, /routerhub_slow_client_drops_total [1-9]/);
 });
 
 t.test('usage recorded once per response in Redis equals what the responses reported', async (t) => {

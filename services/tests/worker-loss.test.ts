@@ -1,0 +1,57 @@
+// A worker that dies mid-stream: its clients get response.failed within seconds (never a hang or a
+// bare close), streams on other workers finish, and the next request is served.
+import t from 'tap';
+import { postResponses, startTestCluster, terminals, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
+
+let tc: TestCluster;
+
+t.before(async () => {
+  tc = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
+    workers: 1,
+    env: { ROUTERHUB_WORKER_DEAD_MS: '2000' },
+  });
+});
+t.teardown(() => tc.stop());
+
+const slow = { parts: [{ type: 'text' as const, text: 'tick '.repeat(150) }], delayMs: 20 };
+
+t.test('killing a worker fails its streams promptly and spares the others', async (t) => {
+  let firstDelta!: () => void;
+  const started = new Promise<void>((r) => (firstDelta = r));
+  tc.mock.script(slow);
+  // Stream A runs on the only worker there is.
+  const a = postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'a', stream: true }, {
+    onEvent: (e) => e.data.type === 'response.output_text.delta' && firstDelta(),
+  });
+  await started;
+  await tc.cluster.addWorker();
+  const others: Array<Promise<ClientResult>> = [];
+  for (let i = 0; i < 6; i++) {
+    tc.mock.script(slow);
+    others.push(postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: `b${i}`, stream: true }));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const killedAt = Date.now();
+  tc.cluster.workers[0].kill('SIGKILL');
+
+  const ra = await a;
+  t.ok(Date.now() - killedAt < 6000, `stream A ended ${Date.now() - killedAt} ms after the kill`);
+  const endA = terminals(ra.events);
+  t.equal(endA.length, 1, 'exactly one terminal event');
+  t.match(endA[0].data, { type: 'response.failed', response: { error: { code: 'worker_lost', message: /stopped responding/ } } });
+  t.ok(ra.events.some((e) => e.data.type === 'error'), 'the nested error event precedes it');
+
+  const results = await Promise.all(others);
+  let completed = 0;
+  for (const r of results) {
+    const ends = terminals(r.events);
+    t.equal(ends.length, 1, 'every other stream ends with one terminal event');
+    if (ends[0].data.type === 'response.completed') completed++;
+    else t.match(ends[0].data, { type: 'response.failed', response: { error: { code: 'worker_lost' } } });
+  }
+  t.comment(`${completed} of ${results.length} streams on the surviving worker completed`);
+
+  tc.mock.script({ parts: [{ type: 'text', text: 'still serving' }] });
+  const next = await postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'after', stream: true });
+  t.equal(next.events.at(-1)?.data.type, 'response.completed', 'the next request is served');
+});
