@@ -10,6 +10,7 @@ import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
 import { decodeState, encodeState } from './reasoning-state';
+import { streamingHeaders, upstreamUrl } from './upstream-request';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -338,14 +339,9 @@ function addCacheBreakpoints(body: AnthropicRequest): void {
 }
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: 'text/event-stream',
-    'anthropic-version': ANTHROPIC_VERSION,
-    ...deployment.headers,
-  };
-  if (apiKey) headers['x-api-key'] = apiKey;
-  return { url: `${deployment.base_url.replace(/\/+$/, '')}/messages`, headers, body: JSON.stringify(toAnthropicRequest(req, deployment)) };
+  const headers = streamingHeaders(deployment, apiKey ? { 'x-api-key': apiKey } : null);
+  headers['anthropic-version'] ??= ANTHROPIC_VERSION;
+  return { url: upstreamUrl(deployment, '/messages'), headers, body: JSON.stringify(toAnthropicRequest(req, deployment)) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import type { Deployment } from '../routing/catalog';
 import { httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
 import { decodeState, encodeState } from './reasoning-state';
+import { streamingHeaders, upstreamUrl } from './upstream-request';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -386,13 +387,8 @@ export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): 
 }
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: 'text/event-stream',
-    ...deployment.headers,
-  };
-  if (apiKey) headers['x-goog-api-key'] = apiKey;
-  const url = `${deployment.base_url.replace(/\/+$/, '')}/models/${deployment.model}:streamGenerateContent?alt=sse`;
+  const headers = streamingHeaders(deployment, apiKey ? { 'x-goog-api-key': apiKey } : null);
+  const url = upstreamUrl(deployment, `/models/${deployment.model}:streamGenerateContent?alt=sse`);
   return { url, headers, body: JSON.stringify(toGeminiRequest(req, deployment)) };
 }
 

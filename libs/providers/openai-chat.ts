@@ -6,6 +6,7 @@ import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
 import { decodeState, encodeState } from './reasoning-state';
+import { streamingHeaders, upstreamUrl } from './upstream-request';
 import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -75,18 +76,9 @@ export function toChatRequest(req: ResponsesRequest, deployment: Deployment): Re
 }
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: 'text/event-stream',
-    ...deployment.headers,
-  };
   // Local servers (vLLM, Ollama) may run without a key.
-  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  return {
-    url: `${deployment.base_url.replace(/\/+$/, '')}/chat/completions`,
-    headers,
-    body: JSON.stringify(toChatRequest(req, deployment)),
-  };
+  const headers = streamingHeaders(deployment, apiKey ? { authorization: `Bearer ${apiKey}` } : null);
+  return { url: upstreamUrl(deployment, '/chat/completions'), headers, body: JSON.stringify(toChatRequest(req, deployment)) };
 }
 
 /**

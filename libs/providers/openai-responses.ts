@@ -6,6 +6,7 @@ import type { Deployment } from '../routing/catalog';
 import { errorMessageOf, httpFailure, retryAfterSeconds } from './errors';
 import type { OutputBuilder } from './output';
 import { isRouterHubState } from './reasoning-state';
+import { streamingHeaders, upstreamUrl } from './upstream-request';
 import type { ProviderAdapter, StreamMapper, UpstreamRequest } from './types';
 import { makeUsage } from './usage';
 
@@ -33,13 +34,8 @@ function stripId(item: InputItem): InputItem {
 }
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: 'text/event-stream',
-    ...deployment.headers,
-  };
-  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  return { url: `${deployment.base_url.replace(/\/+$/, '')}/responses`, headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
+  const headers = streamingHeaders(deployment, apiKey ? { authorization: `Bearer ${apiKey}` } : null);
+  return { url: upstreamUrl(deployment, '/responses'), headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
 }
 
 interface UpstreamEvent {

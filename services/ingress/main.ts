@@ -8,6 +8,7 @@ import { ModelCatalog } from '../../libs/routing/catalog';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
 import { connectRedis } from '../../libs/store/redis';
+import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { setupTracing } from '../../libs/telemetry/tracing';
 import { connectNats } from '../../libs/wire/connect';
@@ -15,7 +16,7 @@ import { connectNats } from '../../libs/wire/connect';
 const log = logger('ingress');
 const env = process.env;
 
-async function main(): Promise<void> {
+runProcess(log, async () => {
   setupTracing('routerhub-ingress');
   const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
   const catalog = ModelCatalog.load(catalogPath, FAMILIES);
@@ -42,23 +43,12 @@ async function main(): Promise<void> {
   });
   log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  return async () => {
     ingress.close();
     const until = Date.now() + Number(env.INGRESS_STOP_GRACE_MS ?? 5000);
     while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     dispatcher.stop();
     await nc.drain().catch(() => undefined);
     redis.disconnect();
-    process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
-}
-
-main().catch((err: Error) => {
-  log(`cannot start: ${err.message}`);
-  process.exit(1);
 });

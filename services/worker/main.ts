@@ -1,6 +1,7 @@
 // Worker process: wiring only (libs/worker holds the logic).
 import { createServer } from 'node:http';
 import { connectRedis } from '../../libs/store/redis';
+import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { registry } from '../../libs/telemetry/metrics';
 import { setupTracing } from '../../libs/telemetry/tracing';
@@ -10,7 +11,7 @@ import { Worker } from '../../libs/worker/worker';
 const log = logger('worker');
 const env = process.env;
 
-async function main(): Promise<void> {
+runProcess(log, async () => {
   setupTracing('routerhub-worker');
   const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -30,20 +31,9 @@ async function main(): Promise<void> {
   }
   log(`worker ${worker.id} ready (pool ${env.WORKER_POOL ?? 'default'})`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  return async () => {
     await worker.stop(Number(env.WORKER_STOP_GRACE_MS ?? 5000));
     await nc.drain().catch(() => undefined);
     redis.disconnect();
-    process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
-}
-
-main().catch((err: Error) => {
-  log(`cannot start: ${err.message}`);
-  process.exit(1);
 });

@@ -3,20 +3,9 @@
 // the first block starts, in-stream `error` events, and Anthropic's `{"type":"error",…}` HTTP bodies.
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { defaultUsage, pieces, type MockTurn } from './script';
-import type { MockRequestView, MockWire } from './wire';
+import { contentText, typedEvent, type MockRequestView, type MockWire } from './wire';
 
 type Json = Record<string, unknown>;
-
-function frame(ev: Json): string {
-  return `event: ${ev.type as string}\ndata: ${JSON.stringify(ev)}\n\n`;
-}
-
-/** Text of a message's or tool_result's content (a string or blocks). */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((c: Json) => (c.type === 'text' && typeof c.text === 'string' ? c.text : '')).join('');
-}
 
 function textBlocksOf(content: unknown): string[] {
   return Array.isArray(content) ? content.filter((c: Json) => c.type === 'text' && typeof c.text === 'string').map((c: Json) => c.text as string) : [];
@@ -44,7 +33,7 @@ export const anthropicWire: MockWire = {
     const messages = (body.messages as Json[] | undefined) ?? [];
     const last = messages[messages.length - 1];
     const blocks = last && Array.isArray(last.content) ? (last.content as Json[]) : [];
-    const toolResults = last?.role === 'user' ? blocks.filter((b) => b.type === 'tool_result').map((b) => textOf(b.content)) : [];
+    const toolResults = last?.role === 'user' ? blocks.filter((b) => b.type === 'tool_result').map((b) => contentText(b.content)) : [];
     // The gateway merges consecutive user messages into one turn: the prompt is its last text block.
     const userTexts = messages.filter((m) => m.role === 'user').flatMap((m) => (typeof m.content === 'string' ? [m.content] : textBlocksOf(m.content)));
     const tools = ((body.tools as Json[] | undefined) ?? []).map((t) => String(t.name));
@@ -53,7 +42,7 @@ export const anthropicWire: MockWire = {
 
   events(turn: MockTurn, { model, id }): string[] {
     const out: string[] = [];
-    const emit = (ev: Json) => out.push(frame(ev));
+    const emit = (ev: Json) => out.push(typedEvent(ev));
     const u = defaultUsage(turn);
     // Anthropic's input_tokens excludes cached tokens; MockTurn usage is in Responses terms.
     const inputUsage = { input_tokens: Math.max(0, u.input - u.cached), cache_creation_input_tokens: 0, cache_read_input_tokens: u.cached };

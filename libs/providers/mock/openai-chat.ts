@@ -3,18 +3,13 @@
 // finish_reason chunk, the stream_options.include_usage chunk (`choices: []`), then `data: [DONE]`.
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { defaultUsage, pieces, type MockTurn } from './script';
-import type { MockRequestView, MockWire } from './wire';
+import { openaiErrorResponse } from './openai-responses';
+import { contentText, type MockRequestView, type MockWire } from './wire';
 
 type Json = Record<string, unknown>;
 
 function frame(payload: Json | string): string {
   return `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`;
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((c: Json) => (typeof c.text === 'string' ? c.text : '')).join('');
 }
 
 export const openaiChatWire: MockWire = {
@@ -24,10 +19,10 @@ export const openaiChatWire: MockWire = {
   view(body): MockRequestView {
     const messages = (body.messages as Json[]) ?? [];
     const toolResults: string[] = [];
-    for (let i = messages.length - 1; i >= 0 && messages[i].role === 'tool'; i--) toolResults.unshift(textOf(messages[i].content));
+    for (let i = messages.length - 1; i >= 0 && messages[i].role === 'tool'; i--) toolResults.unshift(contentText(messages[i].content));
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
     const tools = ((body.tools as Json[]) ?? []).map((t) => String((t.function as Json | undefined)?.name ?? t.type));
-    return { lastUserText: lastUser ? textOf(lastUser.content) : '', toolResults, tools };
+    return { lastUserText: lastUser ? contentText(lastUser.content) : '', toolResults, tools };
   },
 
   events(turn: MockTurn, { model, id }): string[] {
@@ -82,11 +77,5 @@ export const openaiChatWire: MockWire = {
     return out;
   },
 
-  errorResponse(err) {
-    const type = err.type ?? (err.status === 429 ? 'rate_limit_exceeded' : err.status >= 500 ? 'server_error' : 'invalid_request_error');
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    const message = err.message ?? (err.status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `HTTP ${err.status}`);
-    return { status: err.status, headers, body: JSON.stringify({ error: { message, type, param: null, code: err.status === 429 ? 'rate_limit_exceeded' : type } }) };
-  },
+  errorResponse: openaiErrorResponse,
 };

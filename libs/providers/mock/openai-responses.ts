@@ -1,18 +1,17 @@
 // Mock of the OpenAI Responses streaming wire format: `event: <type>` + `data: <json>` per event,
 // increasing sequence_number, terminal response.completed / response.incomplete, no [DONE].
 import { defaultUsage, pieces, type MockTurn } from './script';
-import type { MockRequestView, MockWire } from './wire';
+import { contentText, typedEvent, type MockRequestView, type MockWire } from './wire';
 
 type Json = Record<string, unknown>;
 
-function frame(ev: Json): string {
-  return `event: ${ev.type as string}\ndata: ${JSON.stringify(ev)}\n\n`;
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((c: Json) => (typeof c.text === 'string' ? c.text : '')).join('');
+/** OpenAI's HTTP error body (`{"error":{message,type,param,code}}`), shared by OpenAI-shaped APIs. */
+export function openaiErrorResponse(err: NonNullable<MockTurn['httpError']>): ReturnType<MockWire['errorResponse']> {
+  const type = err.type ?? (err.status === 429 ? 'rate_limit_exceeded' : err.status >= 500 ? 'server_error' : 'invalid_request_error');
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  const message = err.message ?? (err.status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `HTTP ${err.status}`);
+  return { status: err.status, headers, body: JSON.stringify({ error: { message, type, param: null, code: err.status === 429 ? 'rate_limit_exceeded' : type } }) };
 }
 
 export const openaiResponsesWire: MockWire = {
@@ -22,16 +21,16 @@ export const openaiResponsesWire: MockWire = {
   view(body): MockRequestView {
     const input = typeof body.input === 'string' ? [{ type: 'message', role: 'user', content: body.input }] : ((body.input as Json[]) ?? []);
     const toolResults: string[] = [];
-    for (let i = input.length - 1; i >= 0 && String(input[i].type).endsWith('_output'); i--) toolResults.unshift(textOf(input[i].output));
+    for (let i = input.length - 1; i >= 0 && String(input[i].type).endsWith('_output'); i--) toolResults.unshift(contentText(input[i].output));
     const lastUser = [...input].reverse().find((i) => i.type === 'message' && i.role === 'user');
     const tools = ((body.tools as Json[]) ?? []).map((t) => String(t.name ?? t.type));
-    return { lastUserText: lastUser ? textOf(lastUser.content) : '', toolResults, tools };
+    return { lastUserText: lastUser ? contentText(lastUser.content) : '', toolResults, tools };
   },
 
   events(turn: MockTurn, { model, id }): string[] {
     let seq = 0;
     const out: string[] = [];
-    const emit = (ev: Json) => out.push(frame({ ...ev, sequence_number: seq++ }));
+    const emit = (ev: Json) => out.push(typedEvent({ ...ev, sequence_number: seq++ }));
     const response = (status: string, extra: Json = {}) => ({
       id, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [], ...extra,
     });
@@ -117,11 +116,5 @@ export const openaiResponsesWire: MockWire = {
     return out;
   },
 
-  errorResponse(err) {
-    const type = err.type ?? (err.status === 429 ? 'rate_limit_exceeded' : err.status >= 500 ? 'server_error' : 'invalid_request_error');
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    const message = err.message ?? (err.status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `HTTP ${err.status}`);
-    return { status: err.status, headers, body: JSON.stringify({ error: { message, type, param: null, code: err.status === 429 ? 'rate_limit_exceeded' : type } }) };
-  },
+  errorResponse: openaiErrorResponse,
 };

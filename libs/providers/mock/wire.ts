@@ -21,3 +21,15 @@ export interface MockWire {
   /** The provider's HTTP error response for `turn.httpError`. */
   errorResponse(err: NonNullable<MockTurn['httpError']>): { status: number; headers: Record<string, string>; body: string };
 }
+
+/** An SSE event named after its JSON `type` (Anthropic and OpenAI Responses frame events this way). */
+export function typedEvent(ev: Record<string, unknown>): string {
+  return `event: ${ev.type as string}\ndata: ${JSON.stringify(ev)}\n\n`;
+}
+
+/** Text of a message's content: a string, or the `text` of its parts. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((c: Record<string, unknown>) => (typeof c.text === 'string' ? c.text : '')).join('');
+}
