@@ -1,10 +1,15 @@
 // The real cluster end to end: nats-server, redis-server, ingress and two workers as processes, a
 // mock OpenAI Responses upstream on loopback, and a real HTTP client reading the SSE bytes.
 import Redis from 'ioredis';
-import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { connect } from 'nats';
 import t from 'tap';
 import { codexRequest } from '../../libs/providers/replay';
+import { paths } from '../../deploy/cluster';
 import { UsageLedger } from '../../libs/store/usage';
+import { subjects, WORKER_QUEUE } from '../../libs/wire/subjects';
 import { postResponses, sleep, startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 
 const codex = codexRequest();
@@ -223,7 +228,7 @@ t.test('a client that goes away aborts the upstream request', async (t) => {
 t.test('a client that stops reading is cut off at the backlog bound, and the upstream call ends', async (t) => {
   tc.mock.script({ parts: [{ type: 'text', text: 'x'.repeat(32 * 1024 * 1024) }], chunkChars: 64 * 1024, delayMs: 1 });
   const body = JSON.stringify({ model: 'test/model', input: 'flood', stream: true });
-  const socket = connect(tc.cluster.port, '127.0.0.1');
+  const socket = tcpConnect(tc.cluster.port, '127.0.0.1');
   socket.write(`POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tc.key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   socket.pause(); // never read: the kernel buffers fill, then the ingress backlog
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
@@ -260,6 +265,37 @@ t.test('usage recorded once per response in Redis equals what the responses repo
   t.equal(after.reasoning_tokens - before.reasoning_tokens, 10);
   // (600 × 1.25 + 400 × 0.125 + 50 × 10) + (2000 × 1.25 + 100 × 10) micro-USD
   t.equal(after.cost_micro_usd - before.cost_micro_usd, 750 + 50 + 500 + 2500 + 1000);
+});
+
+t.test('keys CLI: create prints a key that works; revoke stops it', async (t) => {
+  const cli = (...args: string[]) => execFileSync(process.execPath, [join(paths.DIST, 'services', 'keys', 'main.js'), ...args], { env: { ...process.env, REDIS_URL: tc.cluster.redisUrl }, encoding: 'utf8' });
+  const created = cli('create', '--name', 'team-a');
+  const key = /^(sk-rh-\S+)$/m.exec(created)?.[1];
+  const id = /created (key_\w+) \(team-a\)/.exec(created)?.[1];
+  t.ok(key && id, created);
+  t.match(cli('list'), new RegExp(`${id}\tteam-a\t.*\tactive`));
+  tc.mock.script({ parts: [{ type: 'text', text: 'ok' }] });
+  t.equal((await postResponses(base, key!, { model: 'test/model', input: 'x' })).status, 200);
+  t.match(cli('revoke', id!), `revoked ${id}`);
+  t.match(cli('list'), new RegExp(`${id}\tteam-a\t.*\trevoked`));
+  await sleep(5200); // the ingress caches a verified key for 5 s
+  t.equal((await postResponses(base, key!, { model: 'test/model', input: 'x' })).status, 401);
+});
+
+t.test('a worker that takes a job and never accepts it: the job is republished to a live one', async (t) => {
+  const nc = await connect({ servers: tc.cluster.natsUrl });
+  t.teardown(() => nc.close());
+  // A black hole in the workers' queue group: it swallows whatever it is given.
+  const swallowed: number[] = [];
+  nc.subscribe(subjects.job('default'), { queue: WORKER_QUEUE, callback: () => swallowed.push(Date.now()) });
+  await nc.flush();
+  const results = [];
+  for (let i = 0; i < 6; i++) {
+    tc.mock.script({ parts: [{ type: 'text', text: `answer ${i}` }] });
+    results.push(await ask({ input: `q${i}` }));
+  }
+  t.ok(swallowed.length > 0, `${swallowed.length} jobs went to the black hole`);
+  t.ok(results.every((r) => r.events.at(-1)?.data.type === 'response.completed'), 'every request was served');
 });
 
 t.test('models, health, readiness and metrics', async (t) => {
