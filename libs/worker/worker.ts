@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
+import type { ApiError } from '../protocol/types';
 import type { Redis } from '../store/redis';
 import { UsageLedger } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
@@ -26,6 +27,15 @@ export interface WorkerOptions {
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
+
+// Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
+const CANCEL = 'cancel';
+const DEADLINE = 'deadline';
+const SHUTDOWN = 'shutdown';
+const EARLY_END: Record<string, { error: ApiError; status: number }> = {
+  [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
+  [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
+};
 
 export class Worker {
   readonly id = `w${randomUUID().slice(0, 8)}`;
@@ -57,7 +67,7 @@ export class Worker {
     for (const s of this.subs) s.unsubscribe();
     const until = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    for (const r of this.running.values()) r.controller.abort();
+    for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
     for (const t of this.timers) clearInterval(t);
     await this.dispatcher.close();
   }
@@ -66,13 +76,16 @@ export class Worker {
     const out = new FrameBatcher((data) => this.nc.publish(job.replyTo, data), this.id);
     out.send([F.Accepted, this.id]);
     const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(), Math.max(0, job.deadline - Date.now()));
+    const deadline = setTimeout(() => controller.abort(DEADLINE), Math.max(0, job.deadline - Date.now()));
     this.running.set(job.id, { controller, out });
     metrics.workerJobs.set(this.running.size);
     const span = startChildSpan('worker.job', job.traceparent);
     span.setAttribute('routerhub.model', job.plan.model);
     runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs })
       .then((result) => {
+        // Stopped by the worker itself, not by the client: the client still needs a terminal event.
+        const early = EARLY_END[controller.signal.reason as string];
+        if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
         if (!result.usage) return;
         this.ledger.record(job.id, job.keyId, job.plan.model, result.usage, job.plan.pricing)
           .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
@@ -91,7 +104,7 @@ export class Worker {
   }
 
   private cancel(requestId: string): void {
-    this.running.get(requestId)?.controller.abort();
+    this.running.get(requestId)?.controller.abort(CANCEL);
   }
 
   private keepalives(): void {

@@ -8,7 +8,7 @@ let tc: TestCluster;
 t.before(async () => {
   tc = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
     workers: 1,
-    env: { ROUTERHUB_WORKER_DEAD_MS: '2000' },
+    env: { ROUTERHUB_WORKER_DEAD_MS: '2000', WORKER_STOP_GRACE_MS: '300' },
   });
 });
 t.teardown(() => tc.stop());
@@ -54,4 +54,34 @@ t.test('killing a worker fails its streams promptly and spares the others', asyn
   tc.mock.script({ parts: [{ type: 'text', text: 'still serving' }] });
   const next = await postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'after', stream: true });
   t.equal(next.events.at(-1)?.data.type, 'response.completed', 'the next request is served');
+});
+
+t.test('a worker stopped with SIGTERM ends the streams it cannot finish with a clear failure', async (t) => {
+  const live = tc.cluster.workers.filter((w) => w.exitCode === null && w.signalCode === null);
+  t.equal(live.length, 1, 'one worker left from the test before');
+  let firstDelta!: () => void;
+  const started = new Promise<void>((r) => (firstDelta = r));
+  tc.mock.script(slow);
+  const pending = postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'c', stream: true }, {
+    onEvent: (e) => e.data.type === 'response.output_text.delta' && firstDelta(),
+  });
+  await started;
+  await tc.cluster.addWorker();
+  const stoppedAt = Date.now();
+  live[0].kill('SIGTERM');
+  const r = await pending;
+  t.ok(Date.now() - stoppedAt < 2000, `ended ${Date.now() - stoppedAt} ms after SIGTERM (grace 300 ms), before the worker counts as lost`);
+  t.match(terminals(r.events)[0]?.data, { type: 'response.failed', response: { error: { code: 'worker_shutting_down', message: /Retry/ } } });
+});
+
+t.test('a response that outlives the maximum duration is stopped with a terminal event', async (t) => {
+  const short = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
+    workers: 1,
+    env: { ROUTERHUB_MAX_RESPONSE_MS: '1000', ROUTERHUB_KEEPALIVE_MS: '300' },
+  });
+  t.teardown(() => short.stop());
+  short.mock.script({ parts: [{ type: 'text', text: 'too late' }], initialDelayMs: 4000 });
+  const r = await postResponses(short.cluster.baseUrl, short.key, { model: 'test/model', input: 'slow', stream: true });
+  t.match(terminals(r.events)[0]?.data, { type: 'response.failed', response: { error: { code: 'response_timeout' } } });
+  t.ok(short.mock.requests[0].aborted, 'the upstream call was stopped');
 });
