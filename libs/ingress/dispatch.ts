@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
-import { decode, decodeBatch, encode, F, isTerminal, type Frame } from '../wire/frames';
+import { decode, decodeBatch, encode, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { requestIdOf, subjects } from '../wire/subjects';
 

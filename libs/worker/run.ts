@@ -36,14 +36,13 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
 
   for (const deployment of job.plan.deployments) {
     if (ctx.signal.aborted) return { usage: null, completed: false };
-    const adapter = adapters[deployment.provider];
     const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
     if (deployment.api_key_env && !apiKey) {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
     const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, job.request.tools);
-    const failure = await attempt(ctx, deployment, builder, () => {
+    const failure = await attempt(ctx, deployment, apiKey, builder, () => {
       if (!started) out.send([F.Started]);
       started = true;
     });
@@ -76,12 +75,12 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
 }
 
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
-async function attempt(ctx: RunContext, deployment: Deployment, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
+async function attempt(ctx: RunContext, deployment: Deployment, apiKey: string, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
   const adapter = adapters[deployment.provider];
   const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
   let mapperFailed = false;
   try {
-    const upstream = adapter.buildRequest(ctx.job.request, deployment, ctx.env[deployment.api_key_env ?? ''] ?? '');
+    const upstream = adapter.buildRequest(ctx.job.request, deployment, apiKey);
     const res = await request(upstream.url, {
       method: 'POST',
       headers: upstream.headers,
