@@ -132,9 +132,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ...(opts.modelsPath ? { ROUTERHUB_MODELS: opts.modelsPath } : {}),
       ...opts.env,
     };
-    const ingress = start(process.execPath, [join(DIST, 'services', 'ingress', 'main.js')], { ...env, PORT: String(port) });
+    // ROUTERHUB_NODE_FLAGS: extra node flags for the ingress and workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const flags = (process.env.ROUTERHUB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const ingress = start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, PORT: String(port) });
     const workers: ChildProcess[] = [];
-    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(start(process.execPath, [join(DIST, 'services', 'worker', 'main.js')], env));
+    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env));
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(baseUrl, ingress);
 
@@ -142,7 +144,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       baseUrl, port, natsUrl, redisUrl, demoUrl, devKey: opts.devKey, ingress, workers,
       async addWorker() {
         const before = await liveWorkers(baseUrl);
-        const w = start(process.execPath, [join(DIST, 'services', 'worker', 'main.js')], env);
+        const w = start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env);
         workers.push(w);
         const until = Date.now() + 10_000;
         while ((await liveWorkers(baseUrl)) <= before && Date.now() < until) await sleep(50);

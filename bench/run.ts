@@ -1,0 +1,163 @@
+// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,scaling,peer]
+//   [--workers N] [--out <dir>]`: starts the bench upstream, a RouterHub cluster and (unless --no-peer)
+// the peer gateway on loopback, runs the scenarios, and writes <out>/<name>.{json,md,svg}.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { paths, startCluster, type Cluster } from '../deploy/cluster';
+import { mockCatalog } from '../libs/testing/cluster';
+import { generateKey } from '../libs/store/keys';
+import { startPeer } from './peer';
+import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
+import { profilePath } from './profile';
+import { markdown, svg, type BenchResults } from './report';
+import { allProfiles, fleetLoad, measure, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
+import { benchModel, directTarget, peerTarget, routerhubTarget } from './targets';
+
+interface Args { mode: Mode; name: string; peer: boolean; only: Set<string> | null; workers: number; out: string }
+
+function parseArgs(argv: string[]): Args {
+  const get = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const mode: Mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';
+  const only = get('--only');
+  return {
+    mode,
+    name: get('--name') ?? mode,
+    peer: !argv.includes('--no-peer') && mode !== 'smoke',
+    only: only ? new Set(only.split(',')) : null,
+    workers: Number(get('--workers') ?? 2),
+    out: get('--out') ?? join(paths.ROOT, 'bench', 'results'),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = planFor(args.mode);
+  const wants = (s: string) => !args.only || args.only.has(s);
+  const t0 = Date.now();
+  // The gateway under test (cluster, peer) inherits CPU 0 from us; the harness children move to the other CPU.
+  pin(process.pid, PIN.gateway);
+  const upstream = await startUpstream();
+  const catalog = mockCatalog(upstream.url, allProfiles(plan).map((p) => ({
+    id: benchModel(p),
+    deployments: [{ provider: 'openai-responses', base_url: `${upstream.url}${profilePath(p)}` }],
+  })));
+  const key = generateKey();
+  const launch = (workers: number) => startCluster({ devKey: key, demoUpstream: false, workers, modelsPath: catalog, stdio: process.argv.includes('--verbose') ? 'inherit' : 'ignore' });
+  const rh = (c: Cluster) => routerhubTarget(c.baseUrl, key, () => {
+    const pids: Record<string, number> = { ingress: c.ingress.pid! };
+    c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
+    const nats = childPids().find((p) => p.comm === 'nats-server');
+    if (nats) pids.nats = nats.pid;
+    return pids;
+  });
+  const direct = directTarget(upstream.url, upstream.proc.pid!);
+  const results: BenchResults = {
+    name: args.name, mode: args.mode, startedAt: new Date(t0).toISOString(), durationSec: 0,
+    machine: { cpus: CPUS, node: process.version, pinning: PIN, fdLimit: fdLimit() },
+    plan, workers: args.workers, throughput: [], overhead: [], fleet: [], scaling: [],
+    peer: { name: 'Portkey gateway (@portkey-ai/gateway)', version: '', status: 'skipped', reason: args.peer ? '' : 'disabled (--no-peer or smoke mode)' },
+  };
+
+  const warm = [plan.throughput.profile, plan.overhead.profile];
+  const warmMs = args.mode === 'smoke' ? 300 : 1500;
+  // A fresh cluster per scenario: an overload in one (1024 fast streams) must not leak into the next.
+  let cluster = null as Cluster | null;
+  const fresh = async (workers = args.workers) => {
+    await cluster?.stop();
+    cluster = await launch(workers);
+    const t = rh(cluster);
+    await warmUp(t, warm, warmMs);
+    return t;
+  };
+  try {
+    await warmUp(direct, warm, warmMs);
+    let target = await fresh();
+    if (wants('throughput')) {
+      for (const c of plan.throughput.concurrency) {
+        console.log(`[bench] throughput, ${c} streams, ${plan.throughput.durationMs / 1000} s`);
+        const load = throughputLoad(c, plan.throughput.durationMs);
+        results.throughput.push({ concurrency: c, measurements: [await measure(direct, plan.throughput.profile, load), await measure(target, plan.throughput.profile, load)] });
+      }
+    }
+    if (wants('overhead')) {
+      target = await fresh();
+      console.log(`[bench] overhead, ${plan.overhead.rate} req/s for ${plan.overhead.durationMs / 1000} s`);
+      const load = overheadLoad(plan.overhead.rate, plan.overhead.durationMs);
+      results.overhead.push(await measure(direct, plan.overhead.profile, load), await measure(target, plan.overhead.profile, load));
+    }
+    if (wants('fleet')) {
+      target = await fresh();
+      for (const n of plan.fleet.streams) {
+        console.log(`[bench] fleet, ${n} concurrent streams at ${plan.fleet.profile.rate} tok/s`);
+        results.fleet.push({ streams: n, measurement: await measure(target, plan.fleet.profile, fleetLoad(n, plan.fleet.profile, plan.fleet.rampPerSec)) });
+      }
+    }
+    await cluster?.stop();
+    cluster = null;
+
+    if (wants('scaling')) {
+      for (const w of plan.scaling.workers) {
+        console.log(`[bench] worker scaling, ${w} worker(s), ${plan.scaling.concurrency} streams`);
+        const c = await launch(w);
+        try {
+          await warmUp(rh(c), [plan.throughput.profile], warmMs);
+          results.scaling.push({ workers: w, measurement: await measure(rh(c), plan.throughput.profile, throughputLoad(plan.scaling.concurrency, plan.scaling.durationMs)) });
+        } finally {
+          await c.stop();
+        }
+      }
+    }
+
+    if (args.peer && wants('peer')) {
+      try {
+        const peer = await startPeer(upstream.url);
+        results.peer = { name: results.peer.name, version: peer.version, status: 'ok', reason: '' };
+        try {
+          const target = peerTarget(peer.url, upstream.url, peer.proc.pid!);
+          await warmUp(target, warm, warmMs);
+          for (const row of results.throughput) {
+            console.log(`[bench] peer throughput, ${row.concurrency} streams`);
+            row.measurements.push(await measure(target, plan.throughput.profile, throughputLoad(row.concurrency, plan.throughput.durationMs)));
+          }
+          if (results.overhead.length) {
+            console.log('[bench] peer overhead');
+            results.overhead.push(await measure(target, plan.overhead.profile, overheadLoad(plan.overhead.rate, plan.overhead.durationMs)));
+          }
+        } finally {
+          await peer.stop();
+        }
+      } catch (err) {
+        results.peer = { ...results.peer, status: 'failed', reason: (err as Error).message };
+        console.log(`[bench] the peer gateway could not run: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await cluster?.stop();
+    await upstream.stop();
+  }
+
+  results.durationSec = (Date.now() - t0) / 1000;
+  mkdirSync(args.out, { recursive: true });
+  const base = join(args.out, args.name);
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
+  writeFileSync(`${base}.md`, markdown(results));
+  writeFileSync(`${base}.svg`, svg(results));
+  console.log(`[bench] done in ${results.durationSec.toFixed(0)} s: ${base}.{json,md,svg}`);
+}
+
+function fdLimit(): string {
+  try {
+    const m = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? `${m[1]} (hard ${m[2]})` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  console.error(`[bench] failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+// The scenarios and their sizes per mode. Each measurement runs in a fresh load-generator process
+// against one target; RouterHub and direct (and the peer) are measured back to back in the same
+// run, so their ratio compares like with like.
+import type { LoadResult, LoadSpec } from './loadgen';
+import { runLoadProcess, sampleProcs, type ProcUsage } from './procs';
+import type { StreamProfile } from './profile';
+import type { Target, TargetName } from './targets';
+
+export type Mode = 'smoke' | 'quick' | 'full';
+
+export interface Plan {
+  throughput: { concurrency: number[]; durationMs: number; profile: StreamProfile };
+  overhead: { rate: number; durationMs: number; profile: StreamProfile };
+  fleet: { streams: number[]; profile: StreamProfile; rampPerSec: number };
+  scaling: { workers: number[]; concurrency: number; durationMs: number };
+}
+
+/** Tokens stream as single-token deltas (like OpenAI), several events per network chunk when fast. */
+const FAST: StreamProfile = { tokens: 1000, tokensPerEvent: 1, eventsPerWrite: 4, rate: 0 };
+/** Short answers for time-to-first-token: the first delta leaves right after the headers. */
+const SHORT: StreamProfile = { tokens: 64, tokensPerEvent: 1, eventsPerWrite: 1, rate: 0 };
+/** A slow model: ~30 tokens/s, three tokens per delta event (10 events/s per stream). */
+const slow = (seconds: number): StreamProfile => ({ tokens: 30 * seconds, tokensPerEvent: 3, eventsPerWrite: 1, rate: 30 });
+
+export function planFor(mode: Mode): Plan {
+  switch (mode) {
+    case 'smoke':
+      return {
+        throughput: { concurrency: [4], durationMs: 1000, profile: { ...FAST, tokens: 200 } },
+        overhead: { rate: 10, durationMs: 1000, profile: SHORT },
+        fleet: { streams: [8], profile: slow(2), rampPerSec: 100 },
+        scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
+      };
+    case 'quick':
+      return {
+        throughput: { concurrency: [64, 256], durationMs: 3000, profile: FAST },
+        overhead: { rate: 50, durationMs: 4000, profile: SHORT },
+        fleet: { streams: [1000], profile: slow(8), rampPerSec: 500 },
+        scaling: { workers: [1, 2], concurrency: 256, durationMs: 3000 },
+      };
+    case 'full':
+      return {
+        throughput: { concurrency: [64, 256, 1024], durationMs: 15_000, profile: FAST },
+        overhead: { rate: 50, durationMs: 20_000, profile: SHORT },
+        fleet: { streams: [1000, 5000, 10_000], profile: slow(30), rampPerSec: 500 },
+        scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
+      };
+  }
+}
+
+export function allProfiles(plan: Plan): StreamProfile[] {
+  return [plan.throughput.profile, plan.overhead.profile, plan.fleet.profile];
+}
+
+export interface Measurement { target: TargetName; load: LoadResult; procs: Record<string, ProcUsage> }
+
+/** One load-generator run against one target, with the target's processes sampled meanwhile. */
+export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'expectTokens'>): Promise<Measurement> {
+  const sampler = sampleProcs(target.pids());
+  const result = await runLoadProcess({ ...target.request(profile), expectTokens: profile.tokens, ...load });
+  const procs = sampler.stop();
+  const l = result;
+  console.log(`[bench]   ${target.name.padEnd(9)} ${l.completed}/${l.requests} ok, ${Math.round(l.tokensPerSec)} tok/s, TTFT p50 ${l.ttftMs.p50.toFixed(2)} ms p99 ${l.ttftMs.p99.toFixed(2)} ms` +
+    (l.errors ? `, errors: ${l.errorSamples.join(' | ')}` : ''));
+  return { target: target.name, load: result, procs };
+}
+
+/** Untimed requests first, so that lazy module loading, JIT and connection set-up are not measured. */
+export async function warmUp(target: Target, profiles: StreamProfile[], ms = 1500): Promise<void> {
+  for (const p of profiles) await runLoadProcess({ ...target.request(p), expectTokens: p.tokens, ...throughputLoad(16, ms / profiles.length) });
+}
+
+/** Closed loop: `concurrency` clients back to back for `durationMs`. */
+export function throughputLoad(concurrency: number, durationMs: number) {
+  return { concurrency, rampMs: Math.min(1000, concurrency), rate: 0, durationMs, maxRequests: 1_000_000, timeoutMs: 120_000 };
+}
+
+/** Open loop at `rate` requests/s: latency at a moderate load, not at saturation. */
+export function overheadLoad(rate: number, durationMs: number) {
+  return { concurrency: 1000, rampMs: 0, rate, durationMs, maxRequests: Math.ceil((rate * durationMs) / 1000), timeoutMs: 60_000 };
+}
+
+/** `streams` concurrent slow streams, one request each, opened at `rampPerSec`. */
+export function fleetLoad(streams: number, profile: StreamProfile, rampPerSec: number) {
+  const rampMs = Math.round((1000 * streams) / rampPerSec);
+  const streamMs = (1000 * profile.tokens) / profile.rate;
+  return { concurrency: streams, rampMs, rate: 0, durationMs: rampMs + 1000, maxRequests: 1, timeoutMs: streamMs * 3 + rampMs + 60_000 };
+}

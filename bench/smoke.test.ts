@@ -1,0 +1,26 @@
+// CI smoke test of the bench harness (benchmarks are not tests): the whole pipeline end to end with
+// tiny parameters (a handful of streams, RouterHub + direct, no peer), asserting that it wrote a
+// result file with sane numbers. The numbers themselves are not judged.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { BenchResults } from './report';
+
+t.test('bench --smoke runs RouterHub and direct end to end and writes its results', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'rh-bench-'));
+  const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
+  for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);
+  const r = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
+  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead];
+  t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'routerhub']);
+  for (const m of all) {
+    t.ok(m.load.requests > 0, `${m.target}: requests made`);
+    t.equal(m.load.completed, m.load.requests, `${m.target}: every stream ended in response.completed with all its tokens`);
+    t.ok(m.load.tokens > 0 && m.load.tokensPerSec > 0, `${m.target}: tokens delivered`);
+    t.ok(m.load.ttftMs.p50 > 0, `${m.target}: time to first token measured`);
+  }
+  t.match(readFileSync(join(out, 'smoke.md'), 'utf8'), /RouterHub \/ direct/);
+});
