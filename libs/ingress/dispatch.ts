@@ -41,6 +41,7 @@ export class Dispatcher {
   private readonly workersSeen = new Map<string, number>();
   private readonly subs: Subscription[] = [];
   private sweep: NodeJS.Timeout | null = null;
+  private lastSweep = Date.now();
 
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
 
@@ -53,7 +54,15 @@ export class Dispatcher {
         this.workersSeen.set(workerId, Date.now());
       },
     }));
-    this.sweep = setInterval(() => this.reapDeadWorkers(), Math.max(250, Math.floor(this.opts.workerDeadMs / 4)));
+    const every = Math.max(250, Math.floor(this.opts.workerDeadMs / 4));
+    this.sweep = setInterval(() => {
+      // A sweep that runs late means this event loop was busy: heartbeats may sit unread in the
+      // socket, so this round's view of the workers is stale. Judge them next round.
+      const now = Date.now();
+      const late = now - this.lastSweep > 2 * every;
+      this.lastSweep = now;
+      if (!late) this.reapDeadWorkers(now);
+    }, every);
   }
 
   stop(): void {
@@ -136,8 +145,7 @@ export class Dispatcher {
     entry.listener.onFrames(frames);
   }
 
-  private reapDeadWorkers(): void {
-    const now = Date.now();
+  private reapDeadWorkers(now: number): void {
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
       const seen = this.workersSeen.get(entry.worker) ?? 0;

@@ -43,7 +43,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
     }
     const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, job.request.tools);
     const failure = await attempt(ctx, deployment, apiKey, builder, () => {
-      if (!started) out.send([F.Started]);
+      if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
     });
     if (ctx.signal.aborted) return { usage: null, completed: false };

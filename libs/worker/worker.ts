@@ -17,6 +17,11 @@ import { runJob } from './run';
 
 export interface WorkerOptions {
   pool: string;
+  /** Streams one worker serves at most; past it the worker takes no jobs until it is below 90%. */
+  maxStreams: number;
+  /** Event-loop lag (ms) past which the worker takes no new jobs: an overloaded worker sheds load
+   *  instead of starving the streams it has (and its own heartbeats). */
+  maxLagMs: number;
   heartbeatMs: number;
   /** Send a keep-alive frame when a response has been silent this long. */
   keepaliveMs: number;
@@ -27,6 +32,9 @@ export interface WorkerOptions {
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
+
+const ACCEPT_FLUSH_MS = 20;
+const LAG_PROBE_MS = 100;
 
 // Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
 const CANCEL = 'cancel';
@@ -41,6 +49,10 @@ export class Worker {
   readonly id = `w${randomUUID().slice(0, 8)}`;
   private readonly running = new Map<string, Running>();
   private readonly subs: Subscription[] = [];
+  /** The queue-group subscription to jobs, while this worker takes jobs. */
+  private intake: Subscription | null = null;
+  private lagMs = 0;
+  private stopping = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
@@ -50,12 +62,19 @@ export class Worker {
   }
 
   start(): void {
-    this.subs.push(this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: (err, msg) => !err && this.take(decode<Job>(msg.data)) }));
+    this.openIntake();
     this.subs.push(this.nc.subscribe(subjects.cancel(this.id), { callback: (err, msg) => !err && this.cancel(new TextDecoder().decode(msg.data)) }));
     const beat = () => this.nc.publish(subjects.heartbeat, encode([this.id, this.running.size]));
     beat();
     this.timers.push(setInterval(beat, this.opts.heartbeatMs));
     this.timers.push(setInterval(() => this.keepalives(), Math.min(1000, this.opts.keepaliveMs)));
+    let expected = performance.now() + LAG_PROBE_MS;
+    this.timers.push(setInterval(() => {
+      const now = performance.now();
+      this.lagMs = Math.max(0, now - expected);
+      expected = now + LAG_PROBE_MS;
+      this.adjustIntake();
+    }, LAG_PROBE_MS));
   }
 
   get inflight(): number {
@@ -64,6 +83,8 @@ export class Worker {
 
   /** Stops taking jobs, lets running ones finish (up to `graceMs`), then cancels the rest. */
   async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.closeIntake();
     for (const s of this.subs) s.unsubscribe();
     const until = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -73,12 +94,18 @@ export class Worker {
   }
 
   private take(job: Job): void {
+    // A job republished while our accept was on its way: we serve it already.
+    if (this.running.has(job.id)) return;
     const out = new FrameBatcher((data) => this.nc.publish(job.replyTo, data), this.id);
-    out.send([F.Accepted, this.id]);
+    // The accept rides with the upstream's first frames when they come quickly (one NATS message and
+    // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
+    out.push([F.Accepted, this.id]);
+    setTimeout(() => out.flush(), ACCEPT_FLUSH_MS);
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(DEADLINE), Math.max(0, job.deadline - Date.now()));
     this.running.set(job.id, { controller, out });
     metrics.workerJobs.set(this.running.size);
+    this.adjustIntake();
     const span = startChildSpan('worker.job', job.traceparent);
     span.setAttribute('routerhub.model', job.plan.model);
     runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs })
@@ -100,7 +127,25 @@ export class Worker {
         span.end();
         this.running.delete(job.id);
         metrics.workerJobs.set(this.running.size);
+        this.adjustIntake();
       });
+  }
+
+  /** Take jobs only while there is room and the event loop keeps up (hysteresis avoids flapping). */
+  private adjustIntake(): void {
+    const busy = this.running.size >= this.opts.maxStreams || this.lagMs > this.opts.maxLagMs;
+    const idle = this.running.size < this.opts.maxStreams * 0.9 && this.lagMs <= this.opts.maxLagMs / 2;
+    if (this.intake && busy) this.closeIntake();
+    else if (!this.intake && idle && !this.stopping) this.openIntake();
+  }
+
+  private openIntake(): void {
+    this.intake = this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: (err, msg) => !err && this.take(decode<Job>(msg.data)) });
+  }
+
+  private closeIntake(): void {
+    this.intake?.unsubscribe();
+    this.intake = null;
   }
 
   private cancel(requestId: string): void {

@@ -85,3 +85,21 @@ t.test('a response that outlives the maximum duration is stopped with a terminal
   t.match(terminals(r.events)[0]?.data, { type: 'response.failed', response: { error: { code: 'response_timeout' } } });
   t.ok(short.mock.requests[0].aborted, 'the upstream call was stopped');
 });
+
+t.test('a worker at capacity takes no more jobs: the excess gets a clear 503, and service resumes', async (t) => {
+  const small = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
+    workers: 1,
+    env: { WORKER_MAX_STREAMS: '2', ROUTERHUB_ACCEPT_TIMEOUT_MS: '300' },
+  });
+  t.teardown(() => small.stop());
+  const ask = () => postResponses(small.cluster.baseUrl, small.key, { model: 'test/model', input: 'x', stream: true });
+  small.mock.script(slow, slow);
+  const first = [ask(), ask()];
+  await new Promise((r) => setTimeout(r, 500));
+  const excess = await ask();
+  t.equal(excess.status, 503);
+  t.match(excess.json, { error: { code: 'no_worker_available', message: /overloaded/ } });
+  for (const r of await Promise.all(first)) t.equal(r.events.at(-1)?.data.type, 'response.completed', 'the streams it had were not disturbed');
+  small.mock.script({ parts: [{ type: 'text', text: 'room again' }] });
+  t.equal((await ask()).events.at(-1)?.data.type, 'response.completed', 'it takes jobs again once below capacity');
+});

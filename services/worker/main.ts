@@ -17,6 +17,8 @@ runProcess(log, async () => {
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const worker = new Worker(nc, redis, {
     pool: env.WORKER_POOL ?? 'default',
+    maxStreams: Number(env.WORKER_MAX_STREAMS ?? 10_000),
+    maxLagMs: Number(env.WORKER_MAX_LAG_MS ?? 500),
     heartbeatMs: Number(env.WORKER_HEARTBEAT_MS ?? 1000),
     keepaliveMs: Number(env.ROUTERHUB_KEEPALIVE_MS ?? 10_000),
     headersTimeoutMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
