@@ -26,7 +26,8 @@ export interface ResponseListener {
 }
 
 interface Inflight {
-  job: Uint8Array;
+  /** The encoded job, kept for republishing until a worker accepts it. */
+  job: Uint8Array | null;
   listener: ResponseListener;
   worker: string | null;
   nextSeq: number;
@@ -102,7 +103,7 @@ export class Dispatcher {
 
   private publishJob(requestId: string, entry: Inflight): void {
     entry.dispatches++;
-    this.nc.publish(subjects.job(this.opts.pool), entry.job);
+    this.nc.publish(subjects.job(this.opts.pool), entry.job!);
     entry.timer = setTimeout(() => {
       if (entry.worker || !this.inflight.has(requestId)) return;
       if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
@@ -125,6 +126,7 @@ export class Dispatcher {
     }
     if (entry.worker === null) {
       entry.worker = batch.workerId;
+      entry.job = null;
       if (entry.timer) clearTimeout(entry.timer);
     } else if (entry.worker !== batch.workerId) {
       this.cancelOn(batch.workerId, requestId);

@@ -96,24 +96,30 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     // uWS reuses the chunk's memory after this callback: copy it.
     chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
     if (!isLast) return;
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    // The closures below live as long as the stream: let go of the body once it is parsed.
+    let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    chunks.length = 0;
     verified
       .then((keyId) => {
         if (aborted) return;
-        const request = parseRequest(body);
-        const plan = opts.catalog.plan(request.model);
-        if (!plan) throw unknownModel(request.model);
+        const request = parseRequest(body!);
+        body = null;
+        // Closures below outlive the request object; they keep only its model name (a Codex request
+        // parses to a few hundred KB of objects, per stream).
+        const model = request.model;
+        const plan = opts.catalog.plan(model);
+        if (!plan) throw unknownModel(model);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
-        const span = tracer.startSpan('ingress.response', { attributes: { 'routerhub.model': request.model, 'routerhub.response_id': id } });
+        const span = tracer.startSpan('ingress.response', { attributes: { 'routerhub.model': model, 'routerhub.response_id': id } });
         metrics.activeStreams.inc();
-        client = new ClientResponse(res, new ResponseStream(id, request.model), {
+        client = new ClientResponse(res, new ResponseStream(id, model), {
           stream: request.stream === true,
           maxBacklogBytes: opts.maxBacklogBytes,
           startedAt,
           onDone: (outcome) => {
             metrics.activeStreams.dec();
-            metrics.requests.inc({ model: request.model, outcome });
+            metrics.requests.inc({ model, outcome });
             span.setAttribute('routerhub.outcome', outcome);
             span.end();
           },
