@@ -102,8 +102,9 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     verified
       .then((keyId) => {
         if (aborted) return;
-        const request = parseRequest(body!);
+        const raw = body!;
         body = null;
+        const request = parseRequest(raw);
         // Closures below outlive the request object; they keep only its model name (a Codex request
         // parses to a few hundred KB of objects, per stream).
         const model = request.model;
@@ -129,7 +130,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
           id,
           replyTo: opts.dispatcher.replySubject(id),
           keyId,
-          request,
+          body: raw,
           plan,
           deadline: Date.now() + opts.maxResponseMs,
           traceparent: traceparentOf(span),

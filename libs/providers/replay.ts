@@ -23,7 +23,7 @@ export function replay(
 ): Replay {
   const frames: Frame[] = [];
   const out = new OutputBuilder({ push: (f) => frames.push(f) }, 'test', req.tools);
-  const mapper = adapter.createStreamMapper(out, req);
+  const mapper = adapter.createStreamMapper(out);
   for (const e of events) {
     if (typeof e === 'string') mapper.onEvent(undefined, e);
     else mapper.onEvent(e.event, e.data);

@@ -36,7 +36,7 @@ export interface ProviderAdapter {
   /** Pure: a Responses request to this family's HTTP request. */
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
   /** One per upstream attempt: holds that stream's state and writes frames through `out`. */
-  createStreamMapper(out: OutputBuilder, req: ResponsesRequest): StreamMapper;
+  createStreamMapper(out: OutputBuilder): StreamMapper;
   /** Pure: an upstream HTTP error (status, headers, body text) to what the client sees. */
   mapError(status: number, headers: Record<string, string | string[] | undefined>, body: string): UpstreamFailure;
 }

@@ -1,5 +1,4 @@
 // One job on `rh.job.<pool>`: everything a stateless worker needs to serve one response.
-import type { ResponsesRequest } from '../protocol/types';
 import type { RoutePlan } from '../routing/catalog';
 
 export interface Job {
@@ -8,7 +7,12 @@ export interface Job {
   replyTo: string;
   /** The API key's id (never the key): usage is recorded against it. */
   keyId: string;
-  request: ResponsesRequest;
+  /**
+   * The client's request as it sent it (JSON, validated by the ingress). Bytes, not objects: they
+   * cost nothing to encode, and a worker holds the parsed request only while it builds an upstream
+   * request, not for the life of the stream.
+   */
+  body: Uint8Array;
   plan: RoutePlan;
   /** Epoch ms after which the worker gives up. */
   deadline: number;

@@ -3,11 +3,11 @@
 // terminal frame whatever happens. Failover happens only before any output reached the client.
 import { createParser } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
-import type { Usage } from '../protocol/types';
+import type { ResponsesRequest, Usage } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
-import type { UpstreamFailure } from '../providers/types';
+import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
 import type { Deployment } from '../routing/catalog';
 import { metrics } from '../telemetry/metrics';
 import { F } from '../wire/frames';
@@ -41,8 +41,8 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
-    const builder = new OutputBuilder(out, `${job.id.slice(5)}_`, job.request.tools);
-    const failure = await attempt(ctx, deployment, apiKey, builder, () => {
+    const { builder, upstream } = prepare(ctx, deployment, apiKey);
+    const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
     });
@@ -74,13 +74,24 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
   return { usage: null, completed: false };
 }
 
+/**
+ * The upstream request for one deployment and the builder its stream writes through. The parsed
+ * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
+ */
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: UpstreamRequest } {
+  const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
+  return {
+    builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools),
+    upstream: adapters[deployment.provider].buildRequest(req, deployment, apiKey),
+  };
+}
+
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
-async function attempt(ctx: RunContext, deployment: Deployment, apiKey: string, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
+async function attempt(ctx: RunContext, deployment: Deployment, upstream: UpstreamRequest, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
   const adapter = adapters[deployment.provider];
   const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
   let mapperFailed = false;
   try {
-    const upstream = adapter.buildRequest(ctx.job.request, deployment, apiKey);
     const res = await request(upstream.url, {
       method: 'POST',
       headers: upstream.headers,
@@ -95,7 +106,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, apiKey: string, 
       return adapter.mapError(res.statusCode, res.headers, text);
     }
     onStarted();
-    const mapper = adapter.createStreamMapper(builder, ctx.job.request);
+    const mapper = adapter.createStreamMapper(builder);
     const parser = createParser({
       onEvent: (ev) => {
         if (builder.terminal) return;
