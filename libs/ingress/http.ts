@@ -93,8 +93,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
       rejected = true;
       return void sendError(res, tooLarge(opts.maxBodyBytes));
     }
-    // uWS reuses the chunk's memory after this callback: copy it.
-    chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+    // uWS reuses the chunk's memory after this callback: copy it (once; Buffer.from wraps the copy).
+    chunks.push(Buffer.from(chunk.slice(0)));
     if (!isLast) return;
     // The closures below live as long as the stream: let go of the body once it is parsed.
     let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
