@@ -98,6 +98,8 @@ export class Worker {
   private take(job: Job): void {
     // A job republished while our accept was on its way: we serve it already.
     if (this.running.has(job.id)) return;
+    // Decoded bytes are a view into the NATS read buffer, which holds other messages too: keep a copy.
+    job.body = Buffer.from(job.body);
     const out = new FrameBatcher((data) => this.post(job.replyTo, data), this.id);
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
