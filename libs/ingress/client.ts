@@ -36,8 +36,8 @@ export class ClientResponse implements ResponseListener {
 
   /** uWS told us the connection is gone: never touch `res` again. */
   abort(): void {
-    if (this.ended) return;
     this.aborted = true;
+    if (this.ended) return;
     this.ended = true;
     this.opts.onDone('client_aborted');
   }
