@@ -51,8 +51,7 @@ export class Dispatcher {
     this.subs.push(this.nc.subscribe(subjects.heartbeat, {
       callback: (err, msg) => {
         if (err) return;
-        const [workerId] = decode<[string, number]>(msg.data);
-        this.workersSeen.set(workerId, Date.now());
+        this.workersSeen.set(decode<string>(msg.data), Date.now());
       },
     }));
     const every = Math.max(250, Math.floor(this.opts.workerDeadMs / 4));

@@ -117,11 +117,6 @@ export class OutputBuilder {
     this.sink.push([F.CustomInputDelta, index, delta]);
   }
 
-  /** Text accumulated so far for an open item (message text, arguments or custom input). */
-  accumulated(index: number): string {
-    return this.open.get(index)?.args ?? '';
-  }
-
   isOpen(index: number): boolean {
     return this.open.has(index);
   }

@@ -23,7 +23,6 @@ redis.call('HINCRBY', KEYS[1], 'cached_tokens', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'output_tokens', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'reasoning_tokens', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'cost_micro_usd', ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[6])
 return 1`;
 
 export function usageKey(keyId: string, model: string, day: string): string {
@@ -45,10 +44,10 @@ export class UsageLedger {
   async record(responseId: string, keyId: string, model: string, usage: Usage, pricing: Pricing | null, at = new Date()): Promise<boolean> {
     const day = at.toISOString().slice(0, 10);
     const done = await this.redis.eval(
-      RECORD, 3,
-      usageKey(keyId, model, day), `rh:usage:counted:${responseId}`, `rh:usage:models:${keyId}:${day}`,
+      RECORD, 2,
+      usageKey(keyId, model, day), `rh:usage:counted:${responseId}`,
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
-      usage.output_tokens_details.reasoning_tokens, costMicroUsd(usage, pricing), model,
+      usage.output_tokens_details.reasoning_tokens, costMicroUsd(usage, pricing),
     );
     return done === 1;
   }
@@ -60,9 +59,5 @@ export class UsageLedger {
       requests: n('requests'), input_tokens: n('input_tokens'), cached_tokens: n('cached_tokens'),
       output_tokens: n('output_tokens'), reasoning_tokens: n('reasoning_tokens'), cost_micro_usd: n('cost_micro_usd'),
     };
-  }
-
-  async models(keyId: string, day: string): Promise<string[]> {
-    return this.redis.smembers(`rh:usage:models:${keyId}:${day}`);
   }
 }

@@ -26,16 +26,15 @@ export interface RunContext {
   idleTimeoutMs: number;
 }
 
-export interface RunResult { usage: Usage | null; completed: boolean }
-
-export async function runJob(ctx: RunContext): Promise<RunResult> {
+/** Runs the job to its one terminal frame; resolves to the usage of a completed response, to record. */
+export async function runJob(ctx: RunContext): Promise<Usage | null> {
   const { job, out } = ctx;
   const missingKeys: string[] = [];
   let lastFailure: UpstreamFailure | null = null;
   let started = false;
 
   for (const deployment of job.plan.deployments) {
-    if (ctx.signal.aborted) return { usage: null, completed: false };
+    if (ctx.signal.aborted) return null;
     const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
     if (deployment.api_key_env && !apiKey) {
       missingKeys.push(deployment.api_key_env);
@@ -46,7 +45,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
     });
-    if (ctx.signal.aborted) return { usage: null, completed: false };
+    if (ctx.signal.aborted) return null;
     const terminal = builder.terminal;
     if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
       const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
@@ -61,7 +60,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
     metrics.upstreamRequests.inc({ provider: deployment.provider, result: builder.terminal?.[0] === F.Completed ? 'completed' : 'failed' });
     const final = builder.terminal!;
     out.send(final);
-    return final[0] === F.Completed ? { usage: final[1], completed: true } : { usage: null, completed: false };
+    return final[0] === F.Completed ? final[1] : null;
   }
 
   // No deployment could serve: say why, naming what an operator must fix.
@@ -71,7 +70,7 @@ export async function runJob(ctx: RunContext): Promise<RunResult> {
     const vars = [...new Set(missingKeys)].join(', ');
     out.send([F.Failed, apiError(`No deployment of model "${job.plan.model}" can serve: the workers have no API key in ${vars}. The operator must set ${vars} in the workers' environment.`, 'server_error', 'no_deployment_available'), 503, null]);
   }
-  return { usage: null, completed: false };
+  return null;
 }
 
 /**

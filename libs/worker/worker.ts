@@ -66,7 +66,7 @@ export class Worker {
   start(): void {
     this.openIntake();
     this.subs.push(this.nc.subscribe(subjects.cancel(this.id), { callback: (err, msg) => !err && this.cancel(new TextDecoder().decode(msg.data)) }));
-    const beat = () => this.nc.publish(subjects.heartbeat, encode([this.id, this.running.size]));
+    const beat = () => this.nc.publish(subjects.heartbeat, encode(this.id));
     beat();
     this.timers.push(setInterval(beat, this.opts.heartbeatMs));
     this.timers.push(setInterval(() => this.keepalives(), Math.min(1000, this.opts.keepaliveMs)));
@@ -77,10 +77,6 @@ export class Worker {
       expected = now + LAG_PROBE_MS;
       this.adjustIntake();
     }, LAG_PROBE_MS));
-  }
-
-  get inflight(): number {
-    return this.running.size;
   }
 
   /** Stops taking jobs, lets running ones finish (up to `graceMs`), then cancels the rest. */
@@ -113,12 +109,12 @@ export class Worker {
     const span = startChildSpan('worker.job', job.traceparent);
     span.setAttribute('routerhub.model', job.plan.model);
     runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs })
-      .then((result) => {
+      .then((usage) => {
         // Stopped by the worker itself, not by the client: the client still needs a terminal event.
         const early = EARLY_END[controller.signal.reason as string];
         if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
-        if (!result.usage) return;
-        this.ledger.record(job.id, job.keyId, job.plan.model, result.usage, job.plan.pricing)
+        if (!usage) return;
+        this.ledger.record(job.id, job.keyId, job.plan.model, usage, job.plan.pricing)
           .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
       })
       .catch((err: Error) => {

@@ -51,15 +51,6 @@ export class MockUpstream {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const raw = await readBody(req);
-    if (path === '/__mock/requests' && req.method === 'GET') return json(res, 200, this.requests);
-    if (path === '/__mock/script' && req.method === 'POST') {
-      this.script(...((JSON.parse(raw) as { turns: MockTurn[] }).turns ?? []));
-      return json(res, 200, { queued: this.queue.length });
-    }
-    if (path === '/__mock' && req.method === 'DELETE') {
-      this.reset();
-      return json(res, 200, {});
-    }
     const wire = req.method === 'POST' ? mockWires.find((w) => w.matches(path)) : undefined;
     if (!wire) return json(res, 404, { error: { message: `mock upstream: no provider API at ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
 
