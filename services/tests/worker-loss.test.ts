@@ -15,15 +15,21 @@ t.teardown(() => tc.stop());
 
 const slow = { parts: [{ type: 'text' as const, text: 'tick '.repeat(150) }], delayMs: 20 };
 
-t.test('killing a worker fails its streams promptly and spares the others', async (t) => {
+/** A slow stream on the workers there are now; resolves `streaming` once its first delta arrived. */
+async function slowStream(input: string): Promise<{ done: Promise<ClientResult> }> {
   let firstDelta!: () => void;
-  const started = new Promise<void>((r) => (firstDelta = r));
+  const streaming = new Promise<void>((r) => (firstDelta = r));
   tc.mock.script(slow);
-  // Stream A runs on the only worker there is.
-  const a = postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'a', stream: true }, {
+  const done = postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input, stream: true }, {
     onEvent: (e) => e.data.type === 'response.output_text.delta' && firstDelta(),
   });
-  await started;
+  await streaming;
+  return { done };
+}
+
+t.test('killing a worker fails its streams promptly and spares the others', async (t) => {
+  // Stream A runs on the only worker there is.
+  const { done: a } = await slowStream('a');
   await tc.cluster.addWorker();
   const others: Array<Promise<ClientResult>> = [];
   for (let i = 0; i < 6; i++) {
@@ -59,13 +65,7 @@ t.test('killing a worker fails its streams promptly and spares the others', asyn
 t.test('a worker stopped with SIGTERM ends the streams it cannot finish with a clear failure', async (t) => {
   const live = tc.cluster.workers.filter((w) => w.exitCode === null && w.signalCode === null);
   t.equal(live.length, 1, 'one worker left from the test before');
-  let firstDelta!: () => void;
-  const started = new Promise<void>((r) => (firstDelta = r));
-  tc.mock.script(slow);
-  const pending = postResponses(tc.cluster.baseUrl, tc.key, { model: 'test/model', input: 'c', stream: true }, {
-    onEvent: (e) => e.data.type === 'response.output_text.delta' && firstDelta(),
-  });
-  await started;
+  const { done: pending } = await slowStream('c');
   await tc.cluster.addWorker();
   const stoppedAt = Date.now();
   live[0].kill('SIGTERM');
