@@ -94,3 +94,10 @@ export function terminals(events: SseEvent[]): SseEvent[] {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Polls until `cond` holds or `ms` pass; returns whether it held. For effects seen by another process a moment later. */
+export async function waitUntil(cond: () => boolean, ms: number, everyMs = 50): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!cond() && Date.now() < until) await sleep(everyMs);
+  return cond();
+}

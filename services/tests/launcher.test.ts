@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { freePort, paths, waitForPort } from '../../deploy/cluster';
 import { generateKey } from '../../libs/store/keys';
-import { postResponses } from '../../libs/testing/cluster';
+import { postResponses, waitUntil } from '../../libs/testing/cluster';
 
 t.test('the local cluster starts, serves every demo model, prints the Codex config, and stops cleanly', async (t) => {
   const port = await freePort();
@@ -18,8 +18,7 @@ t.test('the local cluster starts, serves every demo model, prints the Codex conf
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', () => undefined);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const until = Date.now() + 60_000;
-  while (!out.includes('Ctrl-C stops every process') && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  await waitUntil(() => out.includes('Ctrl-C stops every process') || child.exitCode !== null, 60_000, 100);
   t.match(out, `base URL   http://127.0.0.1:${port}/v1`);
   t.match(out, `dev key    ${key}`);
   t.match(out, 'model_provider = "routerhub"');

@@ -1,7 +1,7 @@
 // A worker that dies mid-stream: its clients get response.failed within seconds (never a hang or a
 // bare close), streams on other workers finish, and the next request is served.
 import t from 'tap';
-import { postResponses, startTestCluster, terminals, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
+import { postResponses, startTestCluster, terminals, waitUntil, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
 
 let tc: TestCluster;
 
@@ -83,7 +83,7 @@ t.test('a response that outlives the maximum duration is stopped with a terminal
   short.mock.script({ parts: [{ type: 'text', text: 'too late' }], initialDelayMs: 4000 });
   const r = await postResponses(short.cluster.baseUrl, short.key, { model: 'test/model', input: 'slow', stream: true });
   t.match(terminals(r.events)[0]?.data, { type: 'response.failed', response: { error: { code: 'response_timeout' } } });
-  t.ok(short.mock.requests[0].aborted, 'the upstream call was stopped');
+  t.ok(await waitUntil(() => !!short.mock.requests[0]?.aborted, 2000), 'the upstream call was stopped');
 });
 
 t.test('a worker at capacity takes no more jobs: the excess gets a clear 503, and service resumes', async (t) => {
