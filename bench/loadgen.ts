@@ -124,15 +124,17 @@ async function stream(pool: Pool, spec: LoadSpec, headers: Record<string, string
   let lastDeltaRead = 0;
   let sawDelta = false;
   let terminal = '';
+  let failure = '';
   const parser = createParser({
     onEvent: (e) => {
       r.events++;
-      const data = JSON.parse(e.data) as { type: string; delta?: string };
+      const data = JSON.parse(e.data) as { type: string; delta?: string; response?: { error?: { code?: string } } };
       if (data.type === 'response.output_text.delta') {
         r.tokens += (data.delta?.length ?? 0) / TOKEN_CHARS;
         sawDelta = true;
       } else if (data.type === 'response.completed' || data.type === 'response.failed' || data.type === 'response.incomplete') {
         terminal = data.type;
+        failure = data.response?.error?.code ?? '';
       }
     },
   });
@@ -161,7 +163,7 @@ async function stream(pool: Pool, spec: LoadSpec, headers: Record<string, string
     }
     const end = performance.now();
     r.streamRate = end > firstDelta ? r.tokens / ((end - firstDelta) / 1000) : 0;
-    if (terminal !== 'response.completed') r.error = `stream ended with ${terminal || 'no terminal event'}`;
+    if (terminal !== 'response.completed') r.error = `stream ended with ${terminal || 'no terminal event'}${failure && ` (${failure})`}`;
     else if (Math.round(r.tokens) !== spec.expectTokens) r.error = `delivered ${r.tokens} tokens, expected ${spec.expectTokens}`;
     else r.ok = true;
     return r;

@@ -14,7 +14,8 @@ export interface BenchResults {
   workers: number;
   throughput: Array<{ concurrency: number; measurements: Measurement[] }>;
   overhead: Measurement[];
-  fleet: Array<{ streams: number; measurement: Measurement }>;
+  /** `measurement` is RouterHub's; `direct` the same load straight at the upstream (absent in runs before it was measured). */
+  fleet: Array<{ streams: number; measurement: Measurement; direct?: Measurement }>;
   scaling: Array<{ workers: number; measurement: Measurement }>;
   peer: { name: string; version: string; status: 'ok' | 'failed' | 'skipped'; reason: string };
 }
@@ -62,12 +63,15 @@ export function markdown(r: BenchResults): string {
   if (r.fleet.length) {
     const p = r.plan.fleet.profile;
     L.push('## Fleet scale: many slow streams on one ingress', '');
-    L.push(`Each stream ${p.tokens} tokens at ${p.rate} tokens/s (${p.tokensPerEvent}-token deltas), opened at ${r.plan.fleet.rampPerSec}/s. CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.`, '');
-    L.push('| streams | completed | delivered tok/s | slowest stream tok/s | TTFT p99 ms | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(`Each stream ${p.tokens} tokens at ${p.rate} tokens/s (${p.tokensPerEvent}-token deltas), opened at ${r.plan.fleet.rampPerSec}/s, first straight at the upstream (direct), then through RouterHub. "ok" counts streams that delivered every token and ended in \`response.completed\` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.`, '');
+    L.push('| streams | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const slowest = (m: Measurement | undefined) => (m?.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–');
+    const ttft = (m: Measurement | undefined) => (m?.load.ttftMs.n ? ms(m.load.ttftMs.p50) : '–');
     for (const f of r.fleet) {
-      const m = f.measurement, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats');
-      L.push(`| ${f.streams} | ${m.load.completed}/${m.load.requests} | ${k(m.load.tokensPerSec)} | ${m.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–'} | ${ms(m.load.ttftMs.p99)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% |`);
+      const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats');
+      const done = (x: Measurement | undefined) => (x ? `${x.load.completed}/${f.streams}` : '–');
+      L.push(`| ${f.streams} | ${done(d)} | ${done(m)} | ${d ? k(d.load.tokensPerSec) : '–'} | ${k(m.load.tokensPerSec)} | ${d ? pct(m.load.tokensPerSec, d.load.tokensPerSec) : '–'} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% |`);
     }
     L.push('');
   }

@@ -92,7 +92,8 @@ async function main(): Promise<void> {
       target = await fresh();
       for (const n of plan.fleet.streams) {
         console.log(`[bench] fleet, ${n} concurrent streams at ${plan.fleet.profile.rate} tok/s`);
-        results.fleet.push({ streams: n, measurement: await measure(target, plan.fleet.profile, fleetLoad(n, plan.fleet.profile, plan.fleet.rampPerSec)) });
+        const load = fleetLoad(n, plan.fleet.profile, plan.fleet.rampPerSec);
+        results.fleet.push({ streams: n, direct: await measure(direct, plan.fleet.profile, load), measurement: await measure(target, plan.fleet.profile, load) });
       }
     }
     await cluster?.stop();

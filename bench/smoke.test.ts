@@ -10,11 +10,11 @@ import type { BenchResults } from './report';
 
 t.test('bench --smoke runs RouterHub and direct end to end and writes its results', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'rh-bench-'));
-  const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead,fleet', '--out', out], { encoding: 'utf8', timeout: 120_000 });
   t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
   for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);
   const r = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
-  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead];
+  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.fleet.flatMap((f) => [f.direct!, f.measurement])];
   t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'routerhub']);
   for (const m of all) {
     t.ok(m.load.requests > 0, `${m.target}: requests made`);
@@ -22,5 +22,6 @@ t.test('bench --smoke runs RouterHub and direct end to end and writes its result
     t.ok(m.load.tokens > 0 && m.load.tokensPerSec > 0, `${m.target}: tokens delivered`);
     t.ok(m.load.ttftMs.p50 > 0, `${m.target}: time to first token measured`);
   }
+  t.equal(r.fleet.length, 1, 'the fleet scenario ran');
   t.match(readFileSync(join(out, 'smoke.md'), 'utf8'), /RouterHub \/ direct/);
 });
