@@ -2,6 +2,7 @@
 // answers, translate its stream through the family's StreamMapper, and end with exactly one
 // terminal frame whatever happens. Failover happens only before any output reached the client.
 import { createParser } from 'eventsource-parser';
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { ResponsesRequest, Usage } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
@@ -119,17 +120,16 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
       },
     });
     const decoder = new TextDecoder();
-    for await (const chunk of res.body) {
-      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+    await readUntil(res.body, (chunk) => {
+      parser.feed(decoder.decode(chunk, { stream: true }));
       ctx.out.flush();
-      if (builder.terminal) break;
-    }
+      return builder.terminal !== null;
+    });
     if (!builder.terminal) mapper.onEnd();
     if (!builder.terminal) {
       const f = streamFailure(name, 'the stream ended before the response was complete; retry the request', true, 'upstream_stream_incomplete');
       builder.failed(f.error, f.httpStatus, f.retryable);
     }
-    if (builder.terminal) res.body.destroy();
     return null;
   } catch (err) {
     if (ctx.signal.aborted || mapperFailed) return null;
@@ -142,4 +142,41 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     }
     return f;
   }
+}
+
+/** How long the rest of a body may take to arrive after the terminal event before its connection is dropped. */
+const DRAIN_MS = 2000;
+
+/**
+ * Feeds `body` to `onChunk` until it returns true (the response has its terminal frame) or the body
+ * ends; resolves then, at once. The rest of the body is read and dropped rather than destroyed:
+ * providers end the stream right after their last event, and a body destroyed before its end costs
+ * the connection, i.e. a new connection (with a real provider, a TLS handshake) for every request.
+ */
+function readUntil(body: Readable, onChunk: (chunk: Buffer) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve();
+    };
+    body.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      let done: boolean;
+      try {
+        done = onChunk(chunk);
+      } catch (err) {
+        body.destroy();
+        return settle(err as Error);
+      }
+      if (!done) return;
+      settle();
+      const drop = setTimeout(() => body.destroy(), DRAIN_MS);
+      body.once('close', () => clearTimeout(drop));
+    });
+    body.once('end', () => settle());
+    body.on('error', settle); // also after the terminal frame: a late error only drops the connection
+  });
 }

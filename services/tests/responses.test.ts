@@ -213,6 +213,16 @@ t.test('keep-alive events flow while the upstream is silent', async (t) => {
   t.equal(r.events.at(-1)!.data.type, 'response.completed');
 });
 
+t.test('workers keep their upstream connections across responses (no new connection, or TLS handshake, per request)', async (t) => {
+  const before = tc.mock.connections;
+  for (let i = 0; i < 6; i++) {
+    // The upstream ends its body a moment after the terminal event, as providers behind proxies do.
+    tc.mock.script({ parts: [{ type: 'text', text: `answer ${i}` }], delayMs: 20 });
+    t.equal((await ask({})).events.at(-1)?.data.type, 'response.completed');
+  }
+  t.ok(tc.mock.connections - before <= tc.cluster.workers.length, `${tc.mock.connections - before} new upstream connections for 6 requests from ${tc.cluster.workers.length} workers`);
+});
+
 t.test('a client that goes away aborts the upstream request', async (t) => {
   tc.mock.script({ parts: [{ type: 'text', text: 'word '.repeat(400) }], delayMs: 20 });
   const controller = new AbortController();

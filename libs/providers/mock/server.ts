@@ -17,6 +17,8 @@ export interface MockUpstreamOptions {
 
 export class MockUpstream {
   readonly requests: MockRequest[] = [];
+  /** TCP connections accepted so far (callers should reuse theirs). */
+  connections = 0;
   private readonly queue: MockTurn[] = [];
   private server!: Server;
   private counter = 0;
@@ -28,6 +30,7 @@ export class MockUpstream {
     const mock = new MockUpstream(opts);
     mock.server = createServer((req, res) => void mock.handle(req, res));
     mock.server.keepAliveTimeout = 60_000;
+    mock.server.on('connection', () => mock.connections++);
     await new Promise<void>((resolve) => mock.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
     mock.url = `http://${opts.host ?? '127.0.0.1'}:${(mock.server.address() as AddressInfo).port}`;
     return mock;
