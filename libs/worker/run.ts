@@ -27,6 +27,10 @@ export interface RunContext {
   idleTimeoutMs: number;
 }
 
+type Upstream = Omit<UpstreamRequest, 'body'> & { body: Buffer };
+
+const NO_BODY = new Uint8Array(0);
+
 /** Runs the job to its one terminal frame; resolves to the usage of a completed response, to record. */
 export async function runJob(ctx: RunContext): Promise<Usage | null> {
   const { job, out } = ctx;
@@ -78,16 +82,18 @@ export async function runJob(ctx: RunContext): Promise<Usage | null> {
  * The upstream request for one deployment and the builder its stream writes through. The parsed
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: UpstreamRequest } {
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
+  const { url, headers, body } = adapters[deployment.provider].buildRequest(req, deployment, apiKey);
   return {
     builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools),
-    upstream: adapters[deployment.provider].buildRequest(req, deployment, apiKey),
+    // undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies).
+    upstream: { url, headers, body: Buffer.from(body) },
   };
 }
 
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
-async function attempt(ctx: RunContext, deployment: Deployment, upstream: UpstreamRequest, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
+async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstream, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
   const adapter = adapters[deployment.provider];
   const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
   let mapperFailed = false;
@@ -123,6 +129,8 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     await readUntil(res.body, (chunk) => {
       parser.feed(decoder.decode(chunk, { stream: true }));
       ctx.out.flush();
+      // Once output reached the client there is no failover: let go of the client's request bytes.
+      if (builder.hasOutput) ctx.job.body = NO_BODY;
       return builder.terminal !== null;
     });
     if (!builder.terminal) mapper.onEnd();
