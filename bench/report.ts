@@ -1,7 +1,7 @@
 // Results → a Markdown table and a hand-written SVG bar chart. Ratios are always of measurements
 // taken in the same run.
 import type { ProcUsage } from './procs';
-import type { Measurement, Plan } from './scenarios';
+import type { FleetRow, Measurement, Plan } from './scenarios';
 import type { TargetName } from './targets';
 
 export interface BenchResults {
@@ -14,8 +14,8 @@ export interface BenchResults {
   workers: number;
   throughput: Array<{ concurrency: number; measurements: Measurement[] }>;
   overhead: Measurement[];
-  /** `measurement` is RouterHub's; `direct` the same load straight at the upstream (absent in runs before it was measured). */
-  fleet: Array<{ streams: number; measurement: Measurement; direct?: Measurement }>;
+  /** `measurement` is RouterHub's; `direct` the same load straight at the upstream. */
+  fleet: Array<FleetRow & { measurement: Measurement; direct: Measurement }>;
   scaling: Array<{ workers: number; measurement: Measurement }>;
   peer: { name: string; version: string; status: 'ok' | 'failed' | 'skipped'; reason: string };
 }
@@ -61,17 +61,16 @@ export function markdown(r: BenchResults): string {
     L.push('');
   }
   if (r.fleet.length) {
-    const p = r.plan.fleet.profile;
     L.push('## Fleet scale: many slow streams on one ingress', '');
-    L.push(`Each stream ${p.tokens} tokens at ${p.rate} tokens/s (${p.tokensPerEvent}-token deltas), opened at ${r.plan.fleet.rampPerSec}/s, first straight at the upstream (direct), then through RouterHub. "ok" counts streams that delivered every token and ended in \`response.completed\` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.`, '');
-    L.push('| streams | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-    const slowest = (m: Measurement | undefined) => (m?.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–');
-    const ttft = (m: Measurement | undefined) => (m?.load.ttftMs.n ? ms(m.load.ttftMs.p50) : '–');
+    L.push('Each row: `streams` concurrent streams of `tokens` tokens at `tok/s per stream` (3-token deltas), opened at `opened/s`, first straight at the upstream (direct), then through a fresh RouterHub. "ok" counts streams that delivered every token and ended in `response.completed` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.', '');
+    L.push('| streams | tokens | tok/s per stream | opened/s | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const slowest = (m: Measurement) => (m.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–');
+    const ttft = (m: Measurement) => (m.load.ttftMs.n ? ms(m.load.ttftMs.p50) : '–');
     for (const f of r.fleet) {
       const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats');
-      const done = (x: Measurement | undefined) => (x ? `${x.load.completed}/${f.streams}` : '–');
-      L.push(`| ${f.streams} | ${done(d)} | ${done(m)} | ${d ? k(d.load.tokensPerSec) : '–'} | ${k(m.load.tokensPerSec)} | ${d ? pct(m.load.tokensPerSec, d.load.tokensPerSec) : '–'} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% |`);
+      const done = (x: Measurement) => `${x.load.completed}/${f.streams}`;
+      L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% |`);
     }
     L.push('');
   }

@@ -89,11 +89,11 @@ async function main(): Promise<void> {
       results.overhead.push(await measure(direct, plan.overhead.profile, load), await measure(target, plan.overhead.profile, load));
     }
     if (wants('fleet')) {
-      target = await fresh();
-      for (const n of plan.fleet.streams) {
-        console.log(`[bench] fleet, ${n} concurrent streams at ${plan.fleet.profile.rate} tok/s`);
-        const load = fleetLoad(n, plan.fleet.profile, plan.fleet.rampPerSec);
-        results.fleet.push({ streams: n, direct: await measure(direct, plan.fleet.profile, load), measurement: await measure(target, plan.fleet.profile, load) });
+      for (const row of plan.fleet) {
+        target = await fresh();
+        console.log(`[bench] fleet, ${row.streams} concurrent streams at ${row.profile.rate} tok/s, opened at ${row.rampPerSec}/s`);
+        const load = fleetLoad(row);
+        results.fleet.push({ ...row, direct: await measure(direct, row.profile, load), measurement: await measure(target, row.profile, load) });
       }
     }
     await cluster?.stop();

@@ -8,10 +8,13 @@ import type { Target, TargetName } from './targets';
 
 export type Mode = 'smoke' | 'quick' | 'full';
 
+/** `streams` concurrent slow streams of `profile`, opened at `rampPerSec`. */
+export interface FleetRow { streams: number; profile: StreamProfile; rampPerSec: number }
+
 export interface Plan {
   throughput: { concurrency: number[]; durationMs: number; profile: StreamProfile };
   overhead: { rate: number; durationMs: number; profile: StreamProfile };
-  fleet: { streams: number[]; profile: StreamProfile; rampPerSec: number };
+  fleet: FleetRow[];
   scaling: { workers: number[]; concurrency: number; durationMs: number };
 }
 
@@ -19,8 +22,9 @@ export interface Plan {
 const FAST: StreamProfile = { tokens: 1000, tokensPerEvent: 1, eventsPerWrite: 4, rate: 0 };
 /** Short answers for time-to-first-token: the first delta leaves right after the headers. */
 const SHORT: StreamProfile = { tokens: 64, tokensPerEvent: 1, eventsPerWrite: 1, rate: 0 };
-/** A slow model: ~30 tokens/s, three tokens per delta event (10 events/s per stream). */
-const slow = (seconds: number): StreamProfile => ({ tokens: 30 * seconds, tokensPerEvent: 3, eventsPerWrite: 1, rate: 30 });
+/** A slow model: `rate` tokens/s for `seconds`, three tokens per delta event (rate / 3 events/s per stream). */
+const slow = (seconds: number, rate = 30): StreamProfile => ({ tokens: rate * seconds, tokensPerEvent: 3, eventsPerWrite: 1, rate });
+const fleet = (streams: number[], profile: StreamProfile, rampPerSec: number): FleetRow[] => streams.map((n) => ({ streams: n, profile, rampPerSec }));
 
 export function planFor(mode: Mode): Plan {
   switch (mode) {
@@ -28,28 +32,33 @@ export function planFor(mode: Mode): Plan {
       return {
         throughput: { concurrency: [4], durationMs: 1000, profile: { ...FAST, tokens: 200 } },
         overhead: { rate: 10, durationMs: 1000, profile: SHORT },
-        fleet: { streams: [8], profile: slow(2), rampPerSec: 100 },
+        fleet: fleet([8], slow(2), 100),
         scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
       };
     case 'quick':
       return {
         throughput: { concurrency: [64, 256], durationMs: 3000, profile: FAST },
         overhead: { rate: 50, durationMs: 4000, profile: SHORT },
-        fleet: { streams: [1000], profile: slow(8), rampPerSec: 500 },
+        fleet: fleet([1000], slow(8), 500),
         scaling: { workers: [1, 2], concurrency: 256, durationMs: 3000 },
       };
     case 'full':
       return {
         throughput: { concurrency: [64, 256, 1024], durationMs: 15_000, profile: FAST },
         overhead: { rate: 50, durationMs: 20_000, profile: SHORT },
-        fleet: { streams: [1000, 5000, 10_000], profile: slow(30), rampPerSec: 500 },
+        fleet: [
+          ...fleet([1000, 5000, 10_000], slow(30), 500),
+          // 10k streams held at the event rate of 1k above (a fleet mostly thinking, as Codex sessions
+          // are), opened at a pace one core can admit ~40 KB Codex requests.
+          ...fleet([10_000], slow(60, 3), 200),
+        ],
         scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
       };
   }
 }
 
 export function allProfiles(plan: Plan): StreamProfile[] {
-  return [plan.throughput.profile, plan.overhead.profile, plan.fleet.profile];
+  return [plan.throughput.profile, plan.overhead.profile, ...plan.fleet.map((f) => f.profile)];
 }
 
 export interface Measurement { target: TargetName; load: LoadResult; procs: Record<string, ProcUsage> }
@@ -81,7 +90,7 @@ export function overheadLoad(rate: number, durationMs: number) {
 }
 
 /** `streams` concurrent slow streams, one request each, opened at `rampPerSec`. */
-export function fleetLoad(streams: number, profile: StreamProfile, rampPerSec: number) {
+export function fleetLoad({ streams, profile, rampPerSec }: FleetRow) {
   const rampMs = Math.round((1000 * streams) / rampPerSec);
   const streamMs = (1000 * profile.tokens) / profile.rate;
   return { concurrency: streams, rampMs, rate: 0, durationMs: rampMs + 1000, maxRequests: 1, timeoutMs: streamMs * 3 + rampMs + 60_000 };

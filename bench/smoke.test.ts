@@ -14,7 +14,7 @@ t.test('bench --smoke runs RouterHub and direct end to end and writes its result
   t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
   for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);
   const r = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
-  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.fleet.flatMap((f) => [f.direct!, f.measurement])];
+  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.fleet.flatMap((f) => [f.direct, f.measurement])];
   t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'routerhub']);
   for (const m of all) {
     t.ok(m.load.requests > 0, `${m.target}: requests made`);
