@@ -3,7 +3,7 @@
 // run, so their ratio compares like with like.
 import type { LoadResult, LoadSpec } from './loadgen';
 import { runLoadProcess, sampleProcs, type ProcUsage } from './procs';
-import type { StreamProfile } from './profile';
+import { profileName, type StreamProfile } from './profile';
 import type { Target, TargetName } from './targets';
 
 export type Mode = 'smoke' | 'quick' | 'full';
@@ -57,8 +57,10 @@ export function planFor(mode: Mode): Plan {
   }
 }
 
+/** Every distinct stream profile of the plan (one catalog model each). */
 export function allProfiles(plan: Plan): StreamProfile[] {
-  return [plan.throughput.profile, plan.overhead.profile, ...plan.fleet.map((f) => f.profile)];
+  const all = [plan.throughput.profile, plan.overhead.profile, ...plan.fleet.map((f) => f.profile)];
+  return [...new Map(all.map((p) => [profileName(p), p])).values()];
 }
 
 export interface Measurement { target: TargetName; load: LoadResult; procs: Record<string, ProcUsage> }
