@@ -157,9 +157,11 @@ const DRAIN_MS = 2000;
 
 /**
  * Feeds `body` to `onChunk` until it returns true (the response has its terminal frame) or the body
- * ends; resolves then, at once. The rest of the body is read and dropped rather than destroyed:
- * providers end the stream right after their last event, and a body destroyed before its end costs
- * the connection, i.e. a new connection (with a real provider, a TLS handshake) for every request.
+ * ends; resolves then, at once. Each `read()` takes everything buffered, so network chunks that
+ * arrived together (a busy worker) are parsed and sent on as one. The rest of the body is read and
+ * dropped rather than destroyed: providers end the stream right after their last event, and a body
+ * destroyed before its end costs the connection, i.e. a new connection (with a real provider, a TLS
+ * handshake) for every request.
  */
 function readUntil(body: Readable, onChunk: (chunk: Buffer) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -170,19 +172,21 @@ function readUntil(body: Readable, onChunk: (chunk: Buffer) => boolean): Promise
       if (err) reject(err);
       else resolve();
     };
-    body.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      let done: boolean;
-      try {
-        done = onChunk(chunk);
-      } catch (err) {
-        body.destroy();
-        return settle(err as Error);
+    body.on('readable', () => {
+      for (let chunk = body.read() as Buffer | null; chunk !== null; chunk = body.read() as Buffer | null) {
+        if (settled) continue;
+        let done: boolean;
+        try {
+          done = onChunk(chunk);
+        } catch (err) {
+          body.destroy();
+          return settle(err as Error);
+        }
+        if (!done) continue;
+        settle();
+        const drop = setTimeout(() => body.destroy(), DRAIN_MS);
+        body.once('close', () => clearTimeout(drop));
       }
-      if (!done) return;
-      settle();
-      const drop = setTimeout(() => body.destroy(), DRAIN_MS);
-      body.once('close', () => clearTimeout(drop));
     });
     body.once('end', () => settle());
     body.on('error', settle); // also after the terminal frame: a late error only drops the connection
