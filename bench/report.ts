@@ -63,14 +63,14 @@ export function markdown(r: BenchResults): string {
   if (r.fleet.length) {
     L.push('## Fleet scale: many slow streams on one ingress', '');
     L.push('Each row: `streams` concurrent streams of `tokens` tokens at `tok/s per stream` (3-token deltas), opened at `opened/s`, first straight at the upstream (direct), then through a fresh RouterHub. "ok" counts streams that delivered every token and ended in `response.completed` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.', '');
-    L.push('| streams | tokens | tok/s per stream | opened/s | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| streams | tokens | tok/s per stream | opened/s | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU | Redis CPU |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const slowest = (m: Measurement) => (m.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–');
     const ttft = (m: Measurement) => (m.load.ttftMs.n ? ms(m.load.ttftMs.p50) : '–');
     for (const f of r.fleet) {
-      const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats');
+      const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats'), rd = sumProcs(m.procs, 'redis');
       const done = (x: Measurement) => `${x.load.completed}/${f.streams}`;
-      L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% |`);
+      L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% | ${rd.cpu.toFixed(0)}% |`);
     }
     L.push('');
   }

@@ -49,8 +49,10 @@ async function main(): Promise<void> {
   const rh = (c: Cluster) => routerhubTarget(c.baseUrl, key, () => {
     const pids: Record<string, number> = { ingress: c.ingress.pid! };
     c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
-    const nats = childPids().find((p) => p.comm === 'nats-server');
-    if (nats) pids.nats = nats.pid;
+    for (const [name, comm] of [['nats', 'nats-server'], ['redis', 'redis-server']]) {
+      const child = childPids().find((p) => p.comm === comm);
+      if (child) pids[name] = child.pid;
+    }
     return pids;
   });
   const direct = directTarget(upstream.url, upstream.proc.pid!);
