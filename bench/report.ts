@@ -59,6 +59,18 @@ export function markdown(r: BenchResults): string {
       L.push(`| ${m.target} | ${ms(m.load.ttfbMs.p50)} | ${ms(m.load.ttftMs.p50)} | ${ms(m.load.ttftMs.p99)} | ${m.target === 'direct' ? '–' : ms(a50)} | ${m.target === 'direct' ? '–' : ms(a99)} | ${ok(m)} |`);
     }
     L.push('');
+    const costs = r.overhead.filter((m) => m.idle);
+    if (costs.length) {
+      L.push('CPU per request in the same runs: each process\'s CPU time over the run, minus its rate at rest (measured just before) times the run\'s length, divided by the requests. "Requests/s per core" is what one core could admit at that cost.', '');
+      L.push('| target | CPU µs per request, by process | total µs | requests/s per core |');
+      L.push('|---|---|---:|---:|');
+      for (const m of costs) {
+        const per = cpuPerRequest(m);
+        const total = Object.values(per).reduce((a, b) => a + b, 0);
+        L.push(`| ${m.target} | ${Object.entries(per).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} | ${total.toFixed(0)} | ${total > 0 ? (1e6 / total).toFixed(0) : '–'} |`);
+      }
+      L.push('');
+    }
   }
   if (r.fleet.length) {
     L.push('## Fleet scale: many slow streams on one ingress', '');
@@ -131,4 +143,17 @@ export function svg(r: BenchResults): string {
   out.push(`<text x="20" y="${H - 12}" font-size="11" fill="#555">${r.machine.cpus} CPUs; gateway pinned to CPU ${r.machine.pinning.gateway || '-'}, load generator + upstream to CPU ${r.machine.pinning.harness || '-'}. Ratios are from one run.</text>`);
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** µs of CPU per request for each kind of process (workers summed), net of the idle rate. */
+function cpuPerRequest(m: Measurement): Record<string, number> {
+  const out: Record<string, number> = {};
+  const secs = m.load.wallMs / 1000;
+  for (const [name, u] of Object.entries(m.procs)) {
+    const rest = m.idle?.procs[name];
+    const idleSec = rest ? (rest.cpuSec / m.idle!.seconds) * secs : 0;
+    const kind = name.replace(/\d+$/, 's');
+    out[kind] = (out[kind] ?? 0) + (1e6 * Math.max(0, u.cpuSec - idleSec)) / Math.max(1, m.load.requests);
+  }
+  return out;
 }

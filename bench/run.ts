@@ -10,7 +10,7 @@ import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
 import { markdown, svg, type BenchResults } from './report';
-import { allProfiles, fleetLoad, measure, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
+import { allProfiles, fleetLoad, measure, measureWithIdle, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
 import { benchModel, directTarget, peerTarget, routerhubTarget } from './targets';
 
 interface Args { mode: Mode; name: string; peer: boolean; only: Set<string> | null; workers: number; out: string }
@@ -88,7 +88,8 @@ async function main(): Promise<void> {
       target = await fresh();
       console.log(`[bench] overhead, ${plan.overhead.rate} req/s for ${plan.overhead.durationMs / 1000} s`);
       const load = overheadLoad(plan.overhead.rate, plan.overhead.durationMs);
-      results.overhead.push(await measure(direct, plan.overhead.profile, load), await measure(target, plan.overhead.profile, load));
+      const { profile, idleMs } = plan.overhead;
+      results.overhead.push(await measureWithIdle(direct, profile, load, idleMs), await measureWithIdle(target, profile, load, idleMs));
     }
     if (wants('fleet')) {
       for (const row of plan.fleet) {

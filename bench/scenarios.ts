@@ -13,7 +13,7 @@ export interface FleetRow { streams: number; profile: StreamProfile; rampPerSec:
 
 export interface Plan {
   throughput: { concurrency: number[]; durationMs: number; profile: StreamProfile };
-  overhead: { rate: number; durationMs: number; profile: StreamProfile };
+  overhead: { rate: number; durationMs: number; profile: StreamProfile; idleMs: number };
   fleet: FleetRow[];
   scaling: { workers: number[]; concurrency: number; durationMs: number };
 }
@@ -31,21 +31,21 @@ export function planFor(mode: Mode): Plan {
     case 'smoke':
       return {
         throughput: { concurrency: [4], durationMs: 1000, profile: { ...FAST, tokens: 200 } },
-        overhead: { rate: 10, durationMs: 1000, profile: SHORT },
+        overhead: { rate: 10, durationMs: 1000, profile: SHORT, idleMs: 500 },
         fleet: fleet([8], slow(2), 100),
         scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
       };
     case 'quick':
       return {
         throughput: { concurrency: [64, 256], durationMs: 3000, profile: FAST },
-        overhead: { rate: 50, durationMs: 4000, profile: SHORT },
+        overhead: { rate: 50, durationMs: 4000, profile: SHORT, idleMs: 2000 },
         fleet: fleet([1000], slow(8), 500),
         scaling: { workers: [1, 2], concurrency: 256, durationMs: 3000 },
       };
     case 'full':
       return {
         throughput: { concurrency: [64, 256, 1024], durationMs: 15_000, profile: FAST },
-        overhead: { rate: 50, durationMs: 20_000, profile: SHORT },
+        overhead: { rate: 50, durationMs: 20_000, profile: SHORT, idleMs: 5000 },
         fleet: [
           ...fleet([1000, 5000, 10_000], slow(30), 500),
           // 10k streams held at the event rate of 1k above (a fleet mostly thinking, as Codex sessions
@@ -63,7 +63,13 @@ export function allProfiles(plan: Plan): StreamProfile[] {
   return [...new Map(all.map((p) => [profileName(p), p])).values()];
 }
 
-export interface Measurement { target: TargetName; load: LoadResult; procs: Record<string, ProcUsage> }
+export interface Measurement {
+  target: TargetName;
+  load: LoadResult;
+  procs: Record<string, ProcUsage>;
+  /** The same processes at rest just before (timers, heartbeats), to tell CPU per request from CPU per second. */
+  idle?: { seconds: number; procs: Record<string, ProcUsage> };
+}
 
 /** One load-generator run against one target, with the target's processes sampled meanwhile. */
 export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'expectTokens'>): Promise<Measurement> {
@@ -74,6 +80,14 @@ export async function measure(target: Target, profile: StreamProfile, load: Omit
   console.log(`[bench]   ${target.name.padEnd(9)} ${l.completed}/${l.requests} ok, ${Math.round(l.tokensPerSec)} tok/s, TTFT p50 ${l.ttftMs.p50.toFixed(2)} ms p99 ${l.ttftMs.p99.toFixed(2)} ms` +
     (l.errors ? `, errors: ${l.errorSamples.join(' | ')}` : ''));
   return { target: target.name, load: result, procs };
+}
+
+/** `measure`, preceded by `idleMs` of sampling the target at rest. */
+export async function measureWithIdle(target: Target, profile: StreamProfile, load: Parameters<typeof measure>[2], idleMs: number): Promise<Measurement> {
+  const sampler = sampleProcs(target.pids());
+  await new Promise((r) => setTimeout(r, idleMs));
+  const idle = { seconds: idleMs / 1000, procs: sampler.stop() };
+  return { ...(await measure(target, profile, load)), idle };
 }
 
 /** Untimed requests first, so that lazy module loading, JIT and connection set-up are not measured. */
