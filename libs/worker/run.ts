@@ -128,7 +128,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     const decoder = new TextDecoder();
     await readUntil(res.body, (chunk) => {
       parser.feed(decoder.decode(chunk, { stream: true }));
-      ctx.out.flush();
+      ctx.out.flushSoon();
       // Once output reached the client there is no failover: let go of the client's request bytes.
       if (builder.hasOutput) ctx.job.body = NO_BODY;
       return builder.terminal !== null;
