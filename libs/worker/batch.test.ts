@@ -37,3 +37,19 @@ t.test('send() takes held frames along at once, and the held timer does not send
   await new Promise((r) => setTimeout(r, WINDOW_MS + 50));
   t.equal(sent.length, 2);
 });
+
+t.test('a batch over the NATS payload bound leaves as several numbered messages, deltas split whole characters', async (t) => {
+  const raw: Uint8Array[] = [];
+  const out = new FrameBatcher((data) => raw.push(data), 'w1');
+  const text = `${'x'.repeat(700_000)}😀${'y'.repeat(700_001)}`;
+  out.push([F.ItemAdded, 0, { type: 'message', id: 'msg_1', role: 'assistant', status: 'in_progress', content: [] }]);
+  out.push([F.TextDelta, 0, text]);
+  out.send([F.Completed, null, null]);
+  t.ok(raw.length > 2, `${raw.length} messages`);
+  t.ok(raw.every((d) => d.byteLength <= 256 * 1024), 'each under 256 KiB');
+  const batches = raw.map(decodeBatch);
+  t.same(batches.map((b) => b.seq), batches.map((_, i) => i), 'numbered in order');
+  const frames = batches.flatMap((b) => b.frames);
+  t.equal(frames.filter((f) => f[0] === F.TextDelta).map((f) => f[2]).join(''), text, 'the text arrives whole, emoji included');
+  t.same(frames.at(-1), [F.Completed, null, null]);
+});

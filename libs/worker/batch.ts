@@ -5,6 +5,9 @@
 import { encodeBatch, F, type Frame } from '../wire/frames';
 import type { FrameSink } from '../providers/output';
 
+/** Encoded batches stay under this (NATS's default max_payload is 1 MB). */
+const MAX_BATCH_BYTES = 256 * 1024;
+
 /** A fast stream's frames wait at most this long for the next upstream chunk (the first ones never wait). */
 const COALESCE_MS = 2;
 
@@ -49,7 +52,30 @@ export class FrameBatcher implements FrameSink {
     const frames = this.pending;
     this.pending = [];
     this.lastSent = Date.now();
-    this.publish(encodeBatch({ seq: this.seq++, workerId: this.workerId, frames }));
+    this.publishBounded(frames);
+  }
+
+  /** NATS refuses messages over its max_payload (1 MB by default): halve a batch, or a delta, until it fits. */
+  private publishBounded(frames: Frame[]): void {
+    const data = encodeBatch({ seq: this.seq, workerId: this.workerId, frames });
+    if (data.byteLength <= MAX_BATCH_BYTES) {
+      this.seq++;
+      return this.publish(data);
+    }
+    if (frames.length > 1) {
+      const half = frames.length >> 1;
+      this.publishBounded(frames.slice(0, half));
+      return this.publishBounded(frames.slice(half));
+    }
+    const [f] = frames;
+    if (mergeable(f, f) && (f[2] as string).length > 1) {
+      const text = f[2] as string;
+      let half = text.length >> 1;
+      if (/[\uD800-\uDBFF]/.test(text[half - 1])) half++; // never between the halves of a surrogate pair
+      return this.publishBounded([[f[0], f[1], text.slice(0, half)] as Frame, [f[0], f[1], text.slice(half)] as Frame]);
+    }
+    this.seq++;
+    this.publish(data); // one item larger than the bound: the worker's publish reports it
   }
 
   /** Push and send at once (accepted, keep-alive, terminal). */

@@ -40,8 +40,10 @@ const LAG_PROBE_MS = 100;
 const CANCEL = 'cancel';
 const DEADLINE = 'deadline';
 const SHUTDOWN = 'shutdown';
+const UNDELIVERABLE = 'undeliverable';
 const EARLY_END: Record<string, { error: ApiError; status: number }> = {
   [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
+  [UNDELIVERABLE]: { status: 502, error: { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' } },
   [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
 };
 
@@ -54,7 +56,7 @@ export class Worker {
   private lagMs = 0;
   private stopping = false;
   /** Frame batches of every response, published together once this event-loop turn is done. */
-  private outbox: Array<[string, Uint8Array]> = [];
+  private outbox: Array<[string, Uint8Array, () => void]> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
@@ -96,12 +98,12 @@ export class Worker {
     if (this.running.has(job.id)) return;
     // Decoded bytes are a view into the NATS read buffer, which holds other messages too: keep a copy.
     job.body = Buffer.from(job.body);
-    const out = new FrameBatcher((data) => this.post(job.replyTo, data), this.id);
+    const controller = new AbortController();
+    const out = new FrameBatcher((data) => this.post(job.replyTo, data, () => controller.abort(UNDELIVERABLE)), this.id);
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
     out.push([F.Accepted, this.id]);
     setTimeout(() => out.flush(), ACCEPT_FLUSH_MS);
-    const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(DEADLINE), Math.max(0, job.deadline - Date.now()));
     this.running.set(job.id, { controller, out });
     metrics.workerJobs.set(this.running.size);
@@ -136,15 +138,23 @@ export class Worker {
    * arrived in this turn leave in one socket write (nats.js flushes once per microtask checkpoint),
    * instead of one write per stream per event.
    */
-  private post(subject: string, data: Uint8Array): void {
+  private post(subject: string, data: Uint8Array, onFailure: () => void): void {
     if (this.outbox.length === 0) setImmediate(() => this.drainOutbox());
-    this.outbox.push([subject, data]);
+    this.outbox.push([subject, data, onFailure]);
   }
 
   private drainOutbox(): void {
     const batch = this.outbox;
     this.outbox = [];
-    for (const [subject, data] of batch) this.nc.publish(subject, data);
+    for (const [subject, data, onFailure] of batch) {
+      try {
+        this.nc.publish(subject, data);
+      } catch (err) {
+        // e.g. one output item larger than NATS's max_payload: that response ends, the worker goes on.
+        this.opts.log(`frames for ${subject} not sent (${data.byteLength} bytes): ${(err as Error).message}`);
+        onFailure();
+      }
+    }
   }
 
   /** Take jobs only while there is room and the event loop keeps up (hysteresis avoids flapping). */
