@@ -41,9 +41,9 @@ const CANCEL = 'cancel';
 const DEADLINE = 'deadline';
 const SHUTDOWN = 'shutdown';
 const UNDELIVERABLE = 'undeliverable';
+const UNDELIVERABLE_ERROR: ApiError = { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' };
 const EARLY_END: Record<string, { error: ApiError; status: number }> = {
   [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
-  [UNDELIVERABLE]: { status: 502, error: { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' } },
   [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
 };
 
@@ -99,7 +99,12 @@ export class Worker {
     // Decoded bytes are a view into the NATS read buffer, which holds other messages too: keep a copy.
     job.body = Buffer.from(job.body);
     const controller = new AbortController();
-    const out = new FrameBatcher((data) => this.post(job.replyTo, data, () => controller.abort(UNDELIVERABLE)), this.id);
+    const out: FrameBatcher = new FrameBatcher((data) => this.post(job.replyTo, data, () => {
+      // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
+      // in the numbering, or this), whether or not the job is still running.
+      controller.abort(UNDELIVERABLE);
+      out.send([F.Failed, UNDELIVERABLE_ERROR, 502, null]);
+    }), this.id);
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
     out.push([F.Accepted, this.id]);

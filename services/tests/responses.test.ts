@@ -249,6 +249,19 @@ t.test('a client that stops reading is cut off at the backlog bound, and the ups
   t.match(metrics, /routerhub_slow_client_drops_total [1-9]/);
 });
 
+t.test('an output item larger than the internal bus carries ends its response with a clear failure, and the worker goes on', async (t) => {
+  // 1.5 MB of arguments: the deltas are split to fit NATS's 1 MB max_payload, the complete item cannot be.
+  const args = JSON.stringify({ cmd: 'x'.repeat(1_500_000) });
+  tc.mock.script({ parts: [{ type: 'function_call', name: 'exec_command', arguments: args }], chunkChars: 64 * 1024 });
+  const r = await ask({});
+  t.equal(r.events.filter((e) => e.data.type === 'response.function_call_arguments.delta').map((e) => e.data.delta).join(''), args, 'every argument delta arrived');
+  const ends = terminals(r.events);
+  t.equal(ends.length, 1);
+  t.match(ends[0].data, { type: 'response.failed', response: { error: { code: /frames_lost|response_undeliverable/ } } });
+  tc.mock.script({ parts: [{ type: 'text', text: 'still here' }] });
+  t.equal((await ask({})).events.at(-1)?.data.type, 'response.completed', 'the next request is served');
+});
+
 t.test('usage recorded once per response in Redis equals what the responses reported', async (t) => {
   const redis = new Redis(tc.cluster.redisUrl);
   t.teardown(() => redis.disconnect());
