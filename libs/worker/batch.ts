@@ -68,11 +68,11 @@ export class FrameBatcher implements FrameSink {
       return this.publishBounded(frames.slice(half));
     }
     const [f] = frames;
-    if (mergeable(f, f) && (f[2] as string).length > 1) {
-      const text = f[2] as string;
+    if (isTextLikeDelta(f) && f[2].length > 1) {
+      const text = f[2];
       let half = text.length >> 1;
       if (/[\uD800-\uDBFF]/.test(text[half - 1])) half++; // never between the halves of a surrogate pair
-      return this.publishBounded([[f[0], f[1], text.slice(0, half)] as Frame, [f[0], f[1], text.slice(half)] as Frame]);
+      return this.publishBounded([[f[0], f[1], text.slice(0, half)], [f[0], f[1], text.slice(half)]]);
     }
     this.seq++;
     this.publish(data); // one item larger than the bound: the worker's publish reports it
@@ -87,5 +87,9 @@ export class FrameBatcher implements FrameSink {
 
 /** Text, arguments and custom-input deltas of the same item concatenate; reasoning deltas carry a summary index. */
 function mergeable(a: Frame, b: Frame): boolean {
-  return a[0] === b[0] && a[1] === b[1] && (a[0] === F.TextDelta || a[0] === F.ArgsDelta || a[0] === F.CustomInputDelta);
+  return a[0] === b[0] && a[1] === b[1] && isTextLikeDelta(a);
+}
+
+function isTextLikeDelta(f: Frame): f is Extract<Frame, [typeof F.TextDelta | typeof F.ArgsDelta | typeof F.CustomInputDelta, number, string]> {
+  return f[0] === F.TextDelta || f[0] === F.ArgsDelta || f[0] === F.CustomInputDelta;
 }
