@@ -7,7 +7,7 @@ import type {
   FunctionCallOutputItem, FunctionTool, InputItem, MessageItem, NamespaceTool, ReasoningItem, ResponsesRequest, Tool,
 } from '../protocol/types';
 import type { Deployment } from '../routing/catalog';
-import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
+import { httpFailure, mapJsonError, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
 import { decodeState, encodeState } from './reasoning-state';
 import { streamingHeaders, upstreamUrl } from './upstream-request';
@@ -549,9 +549,6 @@ export const anthropic: ProviderAdapter = {
   family: 'anthropic',
   buildRequest,
   createStreamMapper: (out) => new AnthropicStreamMapper(out),
-  mapError(status, headers, body) {
-    // Anthropic's body is {"type":"error","error":{"type","message"}}: errorMessageOf reads error.type as the code.
-    const { message, code } = errorMessageOf(body);
-    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code);
-  },
+  // Anthropic's body is {"type":"error","error":{"type","message"}}: error.type is read as the code.
+  mapError: mapJsonError(NAME),
 };

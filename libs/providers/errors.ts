@@ -2,7 +2,7 @@
 // rate limits, `context_length_exceeded` for overflow, 502/503 rather than 500 so that the message
 // reaches the user, and a message that names the provider and what to do.
 import type { ApiError } from '../protocol/types';
-import type { UpstreamFailure } from './types';
+import type { ProviderAdapter, UpstreamFailure } from './types';
 
 export function apiError(message: string, type: string, code: string | null, param: string | null = null): ApiError {
   return { message, type, param, code };
@@ -64,6 +64,14 @@ export function httpFailure(
   }
   // Other 4xx: the request itself is wrong for this provider; another deployment would say the same.
   return fail(400, apiError(`${provider} rejected the request (HTTP ${status}${said}).`, 'invalid_request_error', upstreamCode ?? 'invalid_request'), false, null);
+}
+
+/** `mapError` for a family whose error bodies take the usual `{"error":{"message","type"|"code"}}` shapes. */
+export function mapJsonError(provider: string): ProviderAdapter['mapError'] {
+  return (status, headers, body) => {
+    const { message, code } = errorMessageOf(body);
+    return httpFailure(provider, status, message, retryAfterSeconds(headers), code);
+  };
 }
 
 /** A failure inside an open stream (mid-stream `error` event, cut connection, malformed data). */

@@ -3,7 +3,7 @@
 // function tools; the `chat.completion.chunk` stream becomes reasoning, message and tool-call items.
 import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool, Usage } from '../protocol/types';
 import type { Deployment } from '../routing/catalog';
-import { errorMessageOf, httpFailure, retryAfterSeconds, streamFailure } from './errors';
+import { httpFailure, mapJsonError, retryAfterSeconds, streamFailure } from './errors';
 import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
 import { decodeState, encodeState } from './reasoning-state';
 import { streamingHeaders, upstreamUrl } from './upstream-request';
@@ -458,8 +458,5 @@ export const openaiChat: ProviderAdapter = {
   family: 'openai-chat',
   buildRequest,
   createStreamMapper: (out) => new ChatStreamMapper(out),
-  mapError(status, headers, body) {
-    const { message, code } = errorMessageOf(body);
-    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code);
-  },
+  mapError: mapJsonError(NAME),
 };

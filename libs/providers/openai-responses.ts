@@ -3,7 +3,7 @@
 // one-to-one onto frames, with the upstream's complete items used for `output_item.done`.
 import type { ApiError, InputItem, OutputItem, ReasoningItem, ResponsesRequest } from '../protocol/types';
 import type { Deployment } from '../routing/catalog';
-import { errorMessageOf, httpFailure, retryAfterSeconds } from './errors';
+import { mapJsonError } from './errors';
 import type { OutputBuilder } from './output';
 import { isRouterHubState } from './reasoning-state';
 import { streamingHeaders, upstreamUrl } from './upstream-request';
@@ -141,8 +141,5 @@ export const openaiResponses: ProviderAdapter = {
   family: 'openai-responses',
   buildRequest,
   createStreamMapper: (out) => new ResponsesStreamMapper(out),
-  mapError(status, headers, body) {
-    const { message, code } = errorMessageOf(body);
-    return httpFailure(NAME, status, message, retryAfterSeconds(headers), code);
-  },
+  mapError: mapJsonError(NAME),
 };
