@@ -4,6 +4,7 @@
 // carried deltas, delivered tokens, and whether the stream ended in response.completed with every
 // token it should have. One undici Pool per target with a connection per client, so the client
 // never queues requests behind each other.
+import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import { Pool } from 'undici';
 import { TOKEN_CHARS } from './profile';
@@ -147,12 +148,12 @@ async function stream(pool: Pool, spec: LoadSpec, headers: Record<string, string
       r.error = `HTTP ${res.statusCode}: ${text.slice(0, 160)}`;
       return r;
     }
-    const decoder = new TextDecoder();
+    const decoder = new StringDecoder('utf8');
     for await (const chunk of res.body) {
       const now = performance.now();
       if (r.ttfb === 0) r.ttfb = now - start;
       sawDelta = false;
-      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      parser.feed(decoder.write(chunk as Buffer));
       if (sawDelta) {
         if (firstDelta === 0) {
           firstDelta = now;

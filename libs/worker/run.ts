@@ -3,6 +3,7 @@
 // terminal frame whatever happens. Failover happens only before any output reached the client.
 import { createParser } from 'eventsource-parser';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
 import type { ResponsesRequest, Usage } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
@@ -125,9 +126,11 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
         }
       },
     });
-    const decoder = new TextDecoder();
+    // StringDecoder keeps a character split between chunks, like TextDecoder's stream mode, at a
+    // fraction of its cost (Node 20).
+    const decoder = new StringDecoder('utf8');
     await readUntil(res.body, (chunk) => {
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      parser.feed(decoder.write(chunk));
       ctx.out.flushSoon();
       // Once output reached the client there is no failover: let go of the client's request bytes.
       if (builder.hasOutput) ctx.job.body = NO_BODY;
