@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
+import { metrics } from '../telemetry/metrics';
 import { decode, decodeBatch, encode, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { requestIdOf, subjects } from '../wire/subjects';
@@ -43,6 +44,7 @@ export class Dispatcher {
   private readonly subs: Subscription[] = [];
   private sweep: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
+  private waiting = 0;
 
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
 
@@ -81,12 +83,19 @@ export class Dispatcher {
     return this.inflight.size;
   }
 
+  /** Bytes of the jobs no worker has accepted yet: what the ingress holds for requests that wait. */
+  get waitingBytes(): number {
+    return this.waiting;
+  }
+
   replySubject(requestId: string): string {
     return subjects.out(this.ingressId, requestId);
   }
 
   dispatch(job: Job, listener: ResponseListener): void {
     const entry: Inflight = { job: encode(job), listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    this.waiting += entry.job!.byteLength;
+    metrics.waitingBytes.set(this.waiting);
     this.inflight.set(job.id, entry);
     this.publishJob(job.id, entry);
   }
@@ -125,7 +134,7 @@ export class Dispatcher {
     }
     if (entry.worker === null) {
       entry.worker = batch.workerId;
-      entry.job = null;
+      this.release(entry);
       if (entry.timer) clearTimeout(entry.timer);
     } else if (entry.worker !== batch.workerId) {
       this.cancelOn(batch.workerId, requestId);
@@ -166,7 +175,16 @@ export class Dispatcher {
 
   private finish(requestId: string, entry: Inflight): void {
     if (entry.timer) clearTimeout(entry.timer);
+    this.release(entry);
     this.inflight.delete(requestId);
+  }
+
+  /** A worker took the job, or the response ended: the job's bytes are no longer needed. */
+  private release(entry: Inflight): void {
+    if (!entry.job) return;
+    this.waiting -= entry.job.byteLength;
+    metrics.waitingBytes.set(this.waiting);
+    entry.job = null;
   }
 
   private cancelOn(workerId: string, requestId: string): void {

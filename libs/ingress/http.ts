@@ -18,6 +18,8 @@ export interface IngressOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Request bytes waiting for a worker past which new requests are turned away (503). */
+  maxWaitingBytes: number;
   maxBacklogBytes: number;
   /** Longest a response may run before the worker gives up. */
   maxResponseMs: number;
@@ -80,6 +82,12 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     if (requestId) opts.dispatcher.cancel(requestId);
   });
   if (declared > opts.maxBodyBytes) return void sendError(res, tooLarge(opts.maxBodyBytes));
+  // Past this the workers are not keeping up: turn the request away before holding its body, so an
+  // overload costs the ingress a bounded amount of memory and the client learns at once to retry.
+  if (opts.dispatcher.waitingBytes >= opts.maxWaitingBytes) {
+    metrics.atCapacity.inc();
+    return void sendError(res, atCapacity(opts.dispatcher.waitingBytes));
+  }
 
   const verified = authenticate(opts.keys, auth);
   verified.catch(() => undefined); // handled below, once the body is in
@@ -157,6 +165,10 @@ async function authenticate(keys: KeyStore, header: string): Promise<string> {
 
 function unknownModel(model: string): HttpError {
   return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+function atCapacity(waitingBytes: number): HttpError {
+  return new HttpError(503, `RouterHub is at capacity: ${Math.round(waitingBytes / 1024)} KiB of requests are already waiting for a worker. Retry shortly (the workers are overloaded; an operator can add workers or raise ROUTERHUB_MAX_WAITING_BYTES).`, 'server_error', 'server_at_capacity', null, 1);
 }
 
 function tooLarge(limit: number): HttpError {

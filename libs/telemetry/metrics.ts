@@ -12,6 +12,8 @@ export const metrics = {
     name: 'routerhub_time_to_first_event_seconds', help: 'From request to the first response event sent to the client',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
   }),
+  waitingBytes: new Gauge({ name: 'routerhub_waiting_request_bytes', help: 'Request bytes on this ingress that no worker has accepted yet (capped by ROUTERHUB_MAX_WAITING_BYTES)', registers: [registry] }),
+  atCapacity: new Counter({ name: 'routerhub_rejected_at_capacity_total', help: 'Requests turned away with 503 because too many requests were waiting for a worker', registers: [registry] }),
   slowClientDrops: new Counter({ name: 'routerhub_slow_client_drops_total', help: 'Streams ended because the client read slower than the buffer bound', registers: [registry] }),
   workerJobs: new Gauge({ name: 'routerhub_worker_jobs', help: 'Jobs in flight on this worker', registers: [registry] }),
   upstreamRequests: new Counter({ name: 'routerhub_upstream_requests_total', help: 'Upstream attempts by provider family and result', labelNames: ['provider', 'result'], registers: [registry] }),

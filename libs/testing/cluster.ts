@@ -96,8 +96,8 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `cond` holds or `ms` pass; returns whether it held. For effects seen by another process a moment later. */
-export async function waitUntil(cond: () => boolean, ms: number, everyMs = 50): Promise<boolean> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
   const until = Date.now() + ms;
-  while (!cond() && Date.now() < until) await sleep(everyMs);
+  while (!(await cond()) && Date.now() < until) await sleep(everyMs);
   return cond();
 }

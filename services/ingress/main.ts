@@ -33,6 +33,7 @@ runProcess(log, async () => {
     host: env.HOST ?? '127.0.0.1',
     port: Number(env.PORT ?? 8080),
     maxBodyBytes: Number(env.ROUTERHUB_MAX_BODY_BYTES ?? 8 * 1024 * 1024),
+    maxWaitingBytes: Number(env.ROUTERHUB_MAX_WAITING_BYTES ?? 128 * 1024 * 1024),
     maxBacklogBytes: Number(env.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES ?? 4 * 1024 * 1024),
     maxResponseMs: Number(env.ROUTERHUB_MAX_RESPONSE_MS ?? 30 * 60_000),
     catalog,

@@ -103,3 +103,29 @@ t.test('a worker at capacity takes no more jobs: the excess gets a clear 503, an
   small.mock.script({ parts: [{ type: 'text', text: 'room again' }] });
   t.equal((await ask()).events.at(-1)?.data.type, 'response.completed', 'it takes jobs again once below capacity');
 });
+
+t.test('past ROUTERHUB_MAX_WAITING_BYTES the ingress turns requests away at once, and admits them again once the backlog clears', async (t) => {
+  const small = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
+    workers: 1,
+    env: { WORKER_MAX_STREAMS: '1', ROUTERHUB_ACCEPT_TIMEOUT_MS: '2000', ROUTERHUB_MAX_WAITING_BYTES: '1' },
+  });
+  t.teardown(() => small.stop());
+  const ask = (input: string) => postResponses(small.cluster.baseUrl, small.key, { model: 'test/model', input, stream: true });
+  const waitingBytes = async () => Number(/^routerhub_waiting_request_bytes (\d+)/m.exec(await (await fetch(`${small.cluster.baseUrl}/metrics`)).text())?.[1]);
+  small.mock.script({ parts: [{ type: 'text', text: 'tick '.repeat(50) }], delayMs: 20 }, { parts: [{ type: 'text', text: 'served after waiting' }] });
+  const serving = ask('holds the only slot');
+  t.ok(await waitUntil(() => small.mock.requests.length === 1, 5000), 'the worker is busy');
+  const waiting = ask('waits for the worker');
+  let held = 0;
+  t.ok(await waitUntil(async () => (held = await waitingBytes()) > 0, 5000), 'a request waits at the ingress');
+  const refused = await ask('one too many');
+  t.equal(refused.status, 503);
+  t.equal(refused.headers.get('retry-after'), '1');
+  t.match(refused.json, { error: { type: 'server_error', code: 'server_at_capacity', message: new RegExp(`${Math.round(held / 1024)} KiB of requests are already waiting`) } });
+  t.match(await (await fetch(`${small.cluster.baseUrl}/metrics`)).text(), /^routerhub_rejected_at_capacity_total 1$/m);
+  t.equal((await serving).events.at(-1)?.data.type, 'response.completed', 'the stream being served is not disturbed');
+  t.match((await waiting).events.at(-1)?.data, { type: 'response.completed', response: { output: [{ content: [{ text: 'served after waiting' }] }] } }, 'the waiting request is served once the worker has room');
+  t.equal(await waitingBytes(), 0);
+  small.mock.script({ parts: [{ type: 'text', text: 'admitted again' }] });
+  t.equal((await ask('after the backlog')).events.at(-1)?.data.type, 'response.completed', 'new requests are admitted again');
+});
