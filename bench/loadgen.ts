@@ -1,9 +1,10 @@
 // The load generator: a Codex fleet on loopback. Each client POSTs the captured Codex request with
 // stream: true, reads the SSE bytes, parses every event (eventsource-parser + JSON.parse, as Codex
-// does), and records time to first byte, time to first output_text.delta, gaps between reads that
-// carried deltas, delivered tokens, and whether the stream ended in response.completed with every
-// token it should have. One undici Pool per target with a connection per client, so the client
-// never queues requests behind each other.
+// does), and records time to first byte, time to first text delta, gaps between reads that carried
+// deltas, delivered tokens, and whether the stream ended in its family's completion (Responses:
+// response.completed) with every token it should have. Straight at an upstream it reads that
+// provider family's own events. One undici Pool per target with a connection per client, so the
+// client never queues requests behind each other.
 import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import { Pool } from 'undici';
@@ -16,6 +17,8 @@ export interface LoadSpec {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The wire format of the answer (a provider family; a gateway answers in openai-responses). */
+  family: string;
   /** Tokens every stream must deliver. */
   expectTokens: number;
   /** Concurrent clients (closed loop) or the cap on in-flight requests (open loop). */
@@ -53,6 +56,39 @@ export interface LoadResult {
 }
 
 interface One { ok: boolean; error?: string; ttfb: number; ttft: number; tokens: number; events: number; streamRate: number }
+
+/** What one event of a family's stream carries: answer text, and whether (and how) it ends the stream. */
+interface Read { text?: string; end?: string }
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const COMPLETED = 'completed';
+
+const READERS: Record<string, (data: string) => Read> = {
+  'openai-responses': (data) => {
+    const d = JSON.parse(data) as Json;
+    if (d.type === 'response.output_text.delta') return { text: d.delta };
+    if (d.type === 'response.completed') return { end: COMPLETED };
+    if (d.type === 'response.failed' || d.type === 'response.incomplete') return { end: `${d.type}${d.response?.error?.code ? ` (${d.response.error.code})` : ''}` };
+    return {};
+  },
+  anthropic: (data) => {
+    const d = JSON.parse(data) as Json;
+    if (d.type === 'content_block_delta' && d.delta?.type === 'text_delta') return { text: d.delta.text };
+    if (d.type === 'message_stop') return { end: COMPLETED };
+    if (d.type === 'error') return { end: `error (${d.error?.type})` };
+    return {};
+  },
+  'openai-chat': (data) => {
+    if (data === '[DONE]') return { end: COMPLETED };
+    const d = JSON.parse(data) as Json;
+    return { text: d.choices?.[0]?.delta?.content ?? undefined };
+  },
+  gemini: (data) => {
+    const c = (JSON.parse(data) as Json).candidates?.[0];
+    const text = (c?.content?.parts as Json[] | undefined)?.map((part) => part.text ?? '').join('');
+    return { text, end: c?.finishReason ? (c.finishReason === 'STOP' ? COMPLETED : `finishReason ${c.finishReason}`) : undefined };
+  },
+};
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const pool = new Pool(spec.origin, {
@@ -125,18 +161,16 @@ async function stream(pool: Pool, spec: LoadSpec, headers: Record<string, string
   let lastDeltaRead = 0;
   let sawDelta = false;
   let terminal = '';
-  let failure = '';
+  const read = READERS[spec.family];
   const parser = createParser({
     onEvent: (e) => {
       r.events++;
-      const data = JSON.parse(e.data) as { type: string; delta?: string; response?: { error?: { code?: string } } };
-      if (data.type === 'response.output_text.delta') {
-        r.tokens += (data.delta?.length ?? 0) / TOKEN_CHARS;
+      const { text, end } = read(e.data);
+      if (text) {
+        r.tokens += text.length / TOKEN_CHARS;
         sawDelta = true;
-      } else if (data.type === 'response.completed' || data.type === 'response.failed' || data.type === 'response.incomplete') {
-        terminal = data.type;
-        failure = data.response?.error?.code ?? '';
       }
+      if (end) terminal = end;
     },
   });
   const ac = new AbortController();
@@ -164,7 +198,7 @@ async function stream(pool: Pool, spec: LoadSpec, headers: Record<string, string
     }
     const end = performance.now();
     r.streamRate = end > firstDelta ? r.tokens / ((end - firstDelta) / 1000) : 0;
-    if (terminal !== 'response.completed') r.error = `stream ended with ${terminal || 'no terminal event'}${failure && ` (${failure})`}`;
+    if (terminal !== COMPLETED) r.error = `stream ended with ${terminal || 'no terminal event'}`;
     else if (Math.round(r.tokens) !== spec.expectTokens) r.error = `delivered ${r.tokens} tokens, expected ${spec.expectTokens}`;
     else r.ok = true;
     return r;

@@ -1,7 +1,7 @@
 // A bench stream profile: how many tokens one upstream response streams, how they are framed and
-// how fast. The profile travels in the upstream URL path (`/b/<tokens>/<perEvent>/<perWrite>/<rate>/v1`),
-// so RouterHub's catalog, the direct client and the peer gateway's custom host all name the same
-// behaviour without any side channel.
+// how fast. The profile travels in the upstream URL path (`/b/<tokens>/<perEvent>/<perWrite>/<rate>/v1`,
+// a base URL to which each provider family adds its own API path), so RouterHub's catalog, the direct
+// client and the peer gateway's custom host all name the same behaviour without any side channel.
 
 export interface StreamProfile {
   /** Output tokens of one response. */
@@ -28,11 +28,12 @@ export function profilePath(p: StreamProfile): string {
   return `/b/${p.tokens}/${p.tokensPerEvent}/${p.eventsPerWrite}/${p.rate}/v1`;
 }
 
-export function parseProfilePath(path: string): StreamProfile | null {
-  const m = /^\/b\/(\d+)\/(\d+)\/(\d+)\/(\d+(?:\.\d+)?)\/v1\/responses$/.exec(path);
+/** The profile of an upstream request path, and the provider API path after it (`/responses`, `/messages`…). */
+export function parseProfilePath(path: string): { profile: StreamProfile; apiPath: string } | null {
+  const m = /^\/b\/(\d+)\/(\d+)\/(\d+)\/(\d+(?:\.\d+)?)\/v1(\/.+)$/.exec(path);
   if (!m) return null;
   const p = { tokens: Number(m[1]), tokensPerEvent: Number(m[2]), eventsPerWrite: Number(m[3]), rate: Number(m[4]) };
-  return p.tokens > 0 && p.tokensPerEvent > 0 && p.eventsPerWrite > 0 ? p : null;
+  return p.tokens > 0 && p.tokensPerEvent > 0 && p.eventsPerWrite > 0 ? { profile: p, apiPath: m[5] } : null;
 }
 
 export function profileName(p: StreamProfile): string {

@@ -16,6 +16,8 @@ export interface BenchResults {
   overhead: Measurement[];
   /** `measurement` is RouterHub's; `direct` the same load straight at the upstream. */
   fleet: Array<FleetRow & { measurement: Measurement; direct: Measurement }>;
+  /** Per provider family behind RouterHub: [direct, RouterHub] for each. */
+  families: Array<{ family: string; throughput: Measurement[]; overhead: Measurement[] }>;
   scaling: Array<{ workers: number; measurement: Measurement }>;
   peer: { name: string; version: string; status: 'ok' | 'failed' | 'skipped'; reason: string };
 }
@@ -83,6 +85,19 @@ export function markdown(r: BenchResults): string {
       const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats'), rd = sumProcs(m.procs, 'redis');
       const done = (x: Measurement) => `${x.load.completed}/${f.streams}`;
       L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% | ${rd.cpu.toFixed(0)}% |`);
+    }
+    L.push('');
+  }
+  if (r.families?.length) {
+    const f = r.plan.families;
+    L.push('## Provider families: the cost of translation', '');
+    L.push(`The same Codex request and the same text, from an upstream of each family. Direct: the client sends the family's own request (the one RouterHub's adapter builds) and parses the family's own events; through RouterHub it speaks Responses and the worker translates. Throughput: ${f.concurrency} streams, upstream as fast as possible, ${f.durationMs / 1000} s. TTFT: open loop, ${f.rate} requests/s for ${f.rateDurationMs / 1000} s.`, '');
+    L.push('| upstream family | direct tok/s | RouterHub tok/s | RouterHub / direct | TTFT p50 ms (direct, RH) | added TTFT p50 / p99 ms | ok (throughput, TTFT) |');
+    L.push('|---|---:|---:|---:|---:|---:|---|');
+    for (const row of r.families) {
+      const d = of(row.throughput, 'direct'), h = of(row.throughput, 'routerhub'), od = of(row.overhead, 'direct'), oh = of(row.overhead, 'routerhub');
+      const added = od && oh ? `${ms(oh.load.ttftMs.p50 - od.load.ttftMs.p50)} / ${ms(oh.load.ttftMs.p99 - od.load.ttftMs.p99)}` : '–';
+      L.push(`| ${row.family} | ${k(d?.load.tokensPerSec ?? 0)} | ${k(h?.load.tokensPerSec ?? 0)} | ${pct(h?.load.tokensPerSec ?? 0, d?.load.tokensPerSec ?? 0)} | ${od && oh ? `${ms(od.load.ttftMs.p50)}, ${ms(oh.load.ttftMs.p50)}` : '–'} | ${added} | ${ok(d)}, ${ok(h)}; ${ok(od)}, ${ok(oh)} |`);
     }
     L.push('');
   }

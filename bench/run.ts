@@ -1,10 +1,11 @@
-// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,scaling,peer]
+// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,families,scaling,peer]
 //   [--workers N] [--out <dir>]`: starts the bench upstream, a RouterHub cluster and (unless --no-peer)
 // the peer gateway on loopback, runs the scenarios, and writes <out>/<name>.{json,md,svg}.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, startCluster, type Cluster } from '../deploy/cluster';
 import { mockCatalog } from '../libs/testing/cluster';
+import { FAMILIES } from '../libs/providers/index';
 import { generateKey } from '../libs/store/keys';
 import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
@@ -40,13 +41,13 @@ async function main(): Promise<void> {
   // The gateway under test (cluster, peer) inherits CPU 0 from us; the harness children move to the other CPU.
   pin(process.pid, PIN.gateway);
   const upstream = await startUpstream();
-  const catalog = mockCatalog(upstream.url, allProfiles(plan).map((p) => ({
-    id: benchModel(p),
-    deployments: [{ provider: 'openai-responses', base_url: `${upstream.url}${profilePath(p)}` }],
-  })));
+  const catalog = mockCatalog(upstream.url, allProfiles(plan).flatMap((p) => FAMILIES.map((family) => ({
+    id: benchModel(p, family),
+    deployments: [{ provider: family, base_url: `${upstream.url}${profilePath(p)}` }],
+  }))));
   const key = generateKey();
   const launch = (workers: number) => startCluster({ devKey: key, demoUpstream: false, workers, modelsPath: catalog, stdio: process.argv.includes('--verbose') ? 'inherit' : 'ignore' });
-  const rh = (c: Cluster) => routerhubTarget(c.baseUrl, key, () => {
+  const rh = (c: Cluster, family?: string) => routerhubTarget(c.baseUrl, key, () => {
     const pids: Record<string, number> = { ingress: c.ingress.pid! };
     c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
     for (const [name, comm] of [['nats', 'nats-server'], ['redis', 'redis-server']]) {
@@ -54,12 +55,12 @@ async function main(): Promise<void> {
       if (child) pids[name] = child.pid;
     }
     return pids;
-  });
+  }, family);
   const direct = directTarget(upstream.url, upstream.proc.pid!);
   const results: BenchResults = {
     name: args.name, mode: args.mode, startedAt: new Date(t0).toISOString(), durationSec: 0,
     machine: { cpus: CPUS, node: process.version, pinning: PIN, fdLimit: fdLimit() },
-    plan, workers: args.workers, throughput: [], overhead: [], fleet: [], scaling: [],
+    plan, workers: args.workers, throughput: [], overhead: [], fleet: [], families: [], scaling: [],
     peer: { name: 'Portkey gateway (@portkey-ai/gateway)', version: '', status: 'skipped', reason: args.peer ? '' : 'disabled (--no-peer or smoke mode)' },
   };
 
@@ -97,6 +98,20 @@ async function main(): Promise<void> {
         console.log(`[bench] fleet, ${row.streams} concurrent streams at ${row.profile.rate} tok/s, opened at ${row.rampPerSec}/s`);
         const load = fleetLoad(row);
         results.fleet.push({ ...row, direct: await measure(direct, row.profile, load), measurement: await measure(target, row.profile, load) });
+      }
+    }
+    if (wants('families')) {
+      await fresh();
+      const f = plan.families;
+      for (const family of FAMILIES) {
+        console.log(`[bench] ${family} upstream: ${f.concurrency} fast streams for ${f.durationMs / 1000} s, then ${f.rate} req/s for ${f.rateDurationMs / 1000} s`);
+        const targets = [directTarget(upstream.url, upstream.proc.pid!, family), rh(cluster!, family)];
+        // The upstream and the load generator are warm already; the worker's adapter for this family is not.
+        if (args.mode !== 'smoke') await warmUp(targets[1], warm, warmMs / 3);
+        const throughput = [], overhead = [];
+        for (const t of targets) throughput.push(await measure(t, plan.throughput.profile, throughputLoad(f.concurrency, f.durationMs)));
+        for (const t of targets) overhead.push(await measure(t, plan.overhead.profile, overheadLoad(f.rate, f.rateDurationMs)));
+        results.families.push({ family, throughput, overhead });
       }
     }
     await cluster?.stop();

@@ -16,6 +16,8 @@ export interface Plan {
   overhead: { rate: number; durationMs: number; profile: StreamProfile; idleMs: number };
   fleet: FleetRow[];
   scaling: { workers: number[]; concurrency: number; durationMs: number };
+  /** Per provider family behind RouterHub (translation cost): throughput at `concurrency` streams and TTFT at `rate` req/s. */
+  families: { concurrency: number; durationMs: number; rate: number; rateDurationMs: number };
 }
 
 /** Tokens stream as single-token deltas (like OpenAI), several events per network chunk when fast. */
@@ -34,13 +36,15 @@ export function planFor(mode: Mode): Plan {
         overhead: { rate: 10, durationMs: 1000, profile: SHORT, idleMs: 500 },
         fleet: fleet([8], slow(2), 100),
         scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
+        families: { concurrency: 2, durationMs: 300, rate: 10, rateDurationMs: 300 },
       };
     case 'quick':
       return {
-        throughput: { concurrency: [64, 256], durationMs: 3000, profile: FAST },
+        throughput: { concurrency: [64, 256], durationMs: 2500, profile: FAST },
         overhead: { rate: 50, durationMs: 4000, profile: SHORT, idleMs: 2000 },
-        fleet: fleet([1000], slow(8), 500),
-        scaling: { workers: [1, 2], concurrency: 256, durationMs: 3000 },
+        fleet: fleet([1000], slow(6), 500),
+        scaling: { workers: [1, 2], concurrency: 256, durationMs: 2000 },
+        families: { concurrency: 64, durationMs: 1000, rate: 50, rateDurationMs: 1000 },
       };
     case 'full':
       return {
@@ -53,6 +57,7 @@ export function planFor(mode: Mode): Plan {
           ...fleet([10_000], slow(60, 3), 200),
         ],
         scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
+        families: { concurrency: 64, durationMs: 8000, rate: 50, rateDurationMs: 8000 },
       };
   }
 }
@@ -72,7 +77,7 @@ export interface Measurement {
 }
 
 /** One load-generator run against one target, with the target's processes sampled meanwhile. */
-export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'expectTokens'>): Promise<Measurement> {
+export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'family' | 'expectTokens'>): Promise<Measurement> {
   const sampler = sampleProcs(target.pids());
   const result = await runLoadProcess({ ...target.request(profile), expectTokens: profile.tokens, ...load });
   const procs = sampler.stop();

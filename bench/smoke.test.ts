@@ -1,6 +1,6 @@
 // CI smoke test of the bench harness (benchmarks are not tests): the whole pipeline end to end with
-// tiny parameters (a handful of streams, RouterHub + direct, no peer), asserting that it wrote a
-// result file with sane numbers. The numbers themselves are not judged.
+// tiny parameters (a handful of streams, RouterHub + direct, every provider family, no peer),
+// asserting that it wrote a result file with sane numbers. The numbers themselves are not judged.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +10,11 @@ import type { BenchResults } from './report';
 
 t.test('bench --smoke runs RouterHub and direct end to end and writes its results', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'rh-bench-'));
-  const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead,fleet', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead,fleet,families', '--out', out], { encoding: 'utf8', timeout: 120_000 });
   t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
   for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);
   const r = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
-  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.fleet.flatMap((f) => [f.direct, f.measurement])];
+  const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.fleet.flatMap((f) => [f.direct, f.measurement]), ...r.families.flatMap((f) => [...f.throughput, ...f.overhead])];
   t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'routerhub']);
   for (const m of all) {
     t.ok(m.load.requests > 0, `${m.target}: requests made`);
@@ -23,5 +23,6 @@ t.test('bench --smoke runs RouterHub and direct end to end and writes its result
     t.ok(m.load.ttftMs.p50 > 0, `${m.target}: time to first token measured`);
   }
   t.equal(r.fleet.length, 1, 'the fleet scenario ran');
+  t.same(r.families.map((f) => f.family).sort(), ['anthropic', 'gemini', 'openai-chat', 'openai-responses'], 'every provider family was measured, direct in its own wire format and through RouterHub');
   t.match(readFileSync(join(out, 'smoke.md'), 'utf8'), /RouterHub \/ direct/);
 });

@@ -1,33 +1,35 @@
-// The bench upstream: an OpenAI Responses endpoint that is never the bottleneck. The wire format is
-// the mock provider's (libs/providers/mock/openai-responses.ts); what this adds is speed: each
-// profile's events are rendered and encoded to Buffers once, then every stream only writes
-// pre-built chunks, either as fast as the socket drains or paced at a token rate.
+// The bench upstream: every provider family's streaming endpoint, never the bottleneck. The wire
+// formats are the mock provider's (libs/providers/mock/, the tests' own); what this adds is speed:
+// each profile's events are rendered and encoded to Buffers once per family, then every stream only
+// writes pre-built chunks, either as fast as the socket drains or paced at a token rate.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openaiResponsesWire } from '../libs/providers/mock/openai-responses';
+import { mockWires } from '../libs/providers/mock/index';
+import type { MockWire } from '../libs/providers/mock/wire';
 import { parseProfilePath, TOKEN_CHARS, tokenText, type StreamProfile } from './profile';
 
 interface Encoded {
-  /** response.created … content_part.added: sent with the headers. */
+  /** What precedes the text (response.created…, message_start…): sent with the headers. */
   head: Buffer;
-  /** Delta events grouped eventsPerWrite to a buffer: one write each. */
+  /** Text events grouped eventsPerWrite to a buffer: one write each. */
   writes: Buffer[];
-  /** The done events and response.completed. */
+  /** What follows the text (done events, stop reason, usage, the terminal event). */
   tail: Buffer;
 }
 
-const HEAD_EVENTS = 4;
-
-export function encodeProfile(p: StreamProfile): Encoded {
-  const events = openaiResponsesWire.events(
-    { parts: [{ type: 'text', text: tokenText(p.tokens) }], chunkChars: p.tokensPerEvent * TOKEN_CHARS, usage: { input: 10_000, output: p.tokens } },
-    { model: 'bench-model', id: 'bench' },
-  );
+/** Every family frames a text turn as a head, one event per text chunk, and a tail. */
+export function encodeProfile(p: StreamProfile, wire: MockWire): Encoded {
+  const text = tokenText(p.tokens);
+  const chunkChars = p.tokensPerEvent * TOKEN_CHARS;
+  const events = wire.events({ parts: [{ type: 'text', text }], chunkChars, usage: { input: 10_000, output: p.tokens } }, { model: 'bench-model', id: 'bench' });
   const deltaCount = Math.ceil(p.tokens / p.tokensPerEvent);
-  const deltas = events.slice(HEAD_EVENTS, HEAD_EVENTS + deltaCount);
+  const first = events.findIndex((e) => e.includes(JSON.stringify(text.slice(0, chunkChars))));
+  const last = JSON.stringify(text.slice((deltaCount - 1) * chunkChars));
+  if (first < 0 || !events[first + deltaCount - 1]?.includes(last)) throw new Error(`bench upstream: the ${wire.family} stream does not carry its text as one event per chunk`);
+  const deltas = events.slice(first, first + deltaCount);
   const writes: Buffer[] = [];
   for (let i = 0; i < deltas.length; i += p.eventsPerWrite) writes.push(Buffer.from(deltas.slice(i, i + p.eventsPerWrite).join('')));
-  return { head: Buffer.from(events.slice(0, HEAD_EVENTS).join('')), writes, tail: Buffer.from(events.slice(HEAD_EVENTS + deltaCount).join('')) };
+  return { head: Buffer.from(events.slice(0, first).join('')), writes, tail: Buffer.from(events.slice(first + deltaCount).join('')) };
 }
 
 export class BenchUpstream {
@@ -53,25 +55,26 @@ export class BenchUpstream {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private encoded(path: string): Encoded | null {
-    let e = this.cache.get(path);
-    if (!e) {
-      const p = parseProfilePath(path);
-      if (!p) return null;
-      e = encodeProfile(p);
-      this.cache.set(path, e);
+  private encoded(path: string): { profile: StreamProfile; enc: Encoded } | null {
+    const parsed = parseProfilePath(path);
+    const wire = parsed && mockWires.find((w) => w.matches(parsed.apiPath));
+    if (!parsed || !wire) return null;
+    let enc = this.cache.get(path);
+    if (!enc) {
+      enc = encodeProfile(parsed.profile, wire);
+      this.cache.set(path, enc);
     }
-    return e;
+    return { profile: parsed.profile, enc };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    const enc = req.method === 'POST' ? this.encoded(path) : null;
-    if (!enc) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"bench upstream: POST /b/<tokens>/<perEvent>/<perWrite>/<rate>/v1/responses","type":"invalid_request_error","param":null,"code":"not_found"}}');
+    const found = req.method === 'POST' ? this.encoded(path) : null;
+    if (!found) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"bench upstream: POST /b/<tokens>/<perEvent>/<perWrite>/<rate>/v1 followed by a provider API path (/responses, /chat/completions, /messages, /models/<m>:streamGenerateContent)","type":"invalid_request_error","param":null,"code":"not_found"}}');
       return;
     }
-    const profile = parseProfilePath(path)!;
+    const { profile, enc } = found;
     // The body (the ~40 KB Codex request) is read, not parsed: the bench measures the gateway.
     req.on('data', () => undefined);
     req.on('end', () => {
