@@ -59,7 +59,7 @@ interface One { ok: boolean; error?: string; ttfb: number; ttft: number; tokens:
 
 /** What one event of a family's stream carries: answer text, and whether (and how) it ends the stream. */
 interface Read { text?: string; end?: string }
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 export const COMPLETED = 'completed';
 

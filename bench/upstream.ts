@@ -34,7 +34,7 @@ export function encodeProfile(p: StreamProfile, wire: MockWire): Encoded {
 
 export class BenchUpstream {
   private server!: Server;
-  private readonly cache = new Map<string, Encoded>();
+  private readonly cache = new Map<string, { profile: StreamProfile; enc: Encoded }>();
   url = '';
   streams = 0;
 
@@ -56,15 +56,15 @@ export class BenchUpstream {
   }
 
   private encoded(path: string): { profile: StreamProfile; enc: Encoded } | null {
-    const parsed = parseProfilePath(path);
-    const wire = parsed && mockWires.find((w) => w.matches(parsed.apiPath));
-    if (!parsed || !wire) return null;
-    let enc = this.cache.get(path);
-    if (!enc) {
-      enc = encodeProfile(parsed.profile, wire);
-      this.cache.set(path, enc);
+    let found = this.cache.get(path);
+    if (!found) {
+      const parsed = parseProfilePath(path);
+      const wire = parsed && mockWires.find((w) => w.matches(parsed.apiPath));
+      if (!parsed || !wire) return null;
+      found = { profile: parsed.profile, enc: encodeProfile(parsed.profile, wire) };
+      this.cache.set(path, found);
     }
-    return { profile: parsed.profile, enc };
+    return found;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
