@@ -61,7 +61,7 @@ interface One { ok: boolean; error?: string; ttfb: number; ttft: number; tokens:
 interface Read { text?: string; end?: string }
 type Json = Record<string, any>;
 
-export const COMPLETED = 'completed';
+const COMPLETED = 'completed';
 
 const READERS: Record<string, (data: string) => Read> = {
   'openai-responses': (data) => {

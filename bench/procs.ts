@@ -86,7 +86,7 @@ export function sampleProcs(pids: Record<string, number>): { stop(): Record<stri
   const start: Record<string, number> = {};
   const peak: Record<string, number> = {};
   const rss0: Record<string, number> = {};
-  const read = (name: string, pid: number, f: (pid: number) => number) => {
+  const read = (pid: number, f: (pid: number) => number) => {
     try {
       return f(pid);
     } catch {
@@ -94,11 +94,11 @@ export function sampleProcs(pids: Record<string, number>): { stop(): Record<stri
     }
   };
   for (const [name, pid] of Object.entries(pids)) {
-    start[name] = read(name, pid, cpuTicks);
-    peak[name] = rss0[name] = read(name, pid, rssBytes);
+    start[name] = read(pid, cpuTicks);
+    peak[name] = rss0[name] = read(pid, rssBytes);
   }
   const timer = setInterval(() => {
-    for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], read(name, pid, rssBytes));
+    for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], read(pid, rssBytes));
   }, 500);
   return {
     stop() {
@@ -106,8 +106,8 @@ export function sampleProcs(pids: Record<string, number>): { stop(): Record<stri
       const secs = (performance.now() - t0) / 1000;
       const out: Record<string, ProcUsage> = {};
       for (const [name, pid] of Object.entries(pids)) {
-        const cpuSec = (read(name, pid, cpuTicks) - start[name]) / TICKS;
-        const rss = read(name, pid, rssBytes);
+        const cpuSec = (read(pid, cpuTicks) - start[name]) / TICKS;
+        const rss = read(pid, rssBytes);
         out[name] = { cpuPercent: (100 * cpuSec) / secs, cpuSec, rssStartMiB: rss0[name] / 2 ** 20, rssPeakMiB: Math.max(peak[name], rss) / 2 ** 20, rssEndMiB: rss / 2 ** 20 };
       }
       return out;

@@ -12,7 +12,7 @@ export function summarize(values: number[]): Summary {
   return { n: s.length, min: s[0], p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1], mean: sum / s.length };
 }
 
-/** Milliseconds in buckets of ~5% width from 1 µs to ~100 s. Mergeable across processes. */
+/** Milliseconds in buckets of ~5% width from 1 µs to ~100 s. */
 export class Histogram {
   static readonly BUCKETS = 400;
   private static readonly BASE = Math.log(1.05);
@@ -27,13 +27,6 @@ export class Histogram {
     this.n++;
     this.sum += ms;
     if (ms > this.max) this.max = ms;
-  }
-
-  merge(o: { counts: number[]; n: number; max: number; sum: number }): void {
-    for (let i = 0; i < this.counts.length; i++) this.counts[i] += o.counts[i];
-    this.n += o.n;
-    this.sum += o.sum;
-    this.max = Math.max(this.max, o.max);
   }
 
   quantile(q: number): number {

@@ -8,7 +8,7 @@ import { codexRequest } from '../libs/providers/replay';
 import type { LoadSpec } from './loadgen';
 import { profileName, profilePath, type StreamProfile } from './profile';
 
-export const RESPONSES = 'openai-responses';
+const RESPONSES = 'openai-responses';
 
 export type TargetName = 'routerhub' | 'direct' | 'peer';
 

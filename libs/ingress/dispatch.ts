@@ -93,8 +93,9 @@ export class Dispatcher {
   }
 
   dispatch(job: Job, listener: ResponseListener): void {
-    const entry: Inflight = { job: encode(job), listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
-    this.waiting += entry.job!.byteLength;
+    const encoded = encode(job);
+    const entry: Inflight = { job: encoded, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    this.waiting += encoded.byteLength;
     metrics.waitingBytes.set(this.waiting);
     this.inflight.set(job.id, entry);
     this.publishJob(job.id, entry);
