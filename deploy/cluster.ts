@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { KeyStore } from '../libs/store/keys';
+import { bootstrap, type FirstAdmin } from '../libs/control/bootstrap';
 import { connectRedis } from '../libs/store/redis';
 
 const ROOT = join(__dirname, '..', '..');
@@ -18,8 +18,17 @@ export interface ClusterOptions {
   /** Use running servers instead of starting our own. */
   natsUrl?: string;
   redisUrl?: string;
-  /** The key the cluster accepts (registered in Redis at start). */
+  /** The key the cluster accepts (registered in Redis at start, in the default account). */
   devKey: string;
+  /** A management key for the control API (ROUTERHUB_ADMIN_KEY), registered at start. */
+  adminKey?: string;
+  /** The first admin user, created when Redis has no user yet (password generated when unset). */
+  adminEmail?: string;
+  adminPassword?: string;
+  /** Control API port (0 or unset: the ingress port + 1, or a free one when that is taken). */
+  dashboardPort?: number;
+  /** Ingresses to start (each on its own port, sharing NATS and Redis); 1 by default. */
+  ingresses?: number;
   modelsPath?: string;
   /** Start the demo upstream (the mock provider behind the demo model). */
   demoUpstream?: boolean;
@@ -38,7 +47,14 @@ export interface Cluster {
   redisUrl: string;
   demoUrl: string | null;
   devKey: string;
+  /** The control API's base URL (`…/api/v1/` under it). */
+  dashboardUrl: string;
+  /** The first admin when this start created it (its password only when generated). */
+  firstAdmin: FirstAdmin | null;
   ingress: ChildProcess;
+  /** Every ingress (the first is `ingress`), with its base URL. */
+  ingresses: Array<{ process: ChildProcess; baseUrl: string; port: number }>;
+  dashboard: ChildProcess;
   workers: ChildProcess[];
   /** Starts one more worker; resolves when it heartbeats (the ingress reports it live). */
   addWorker(): Promise<ChildProcess>;
@@ -118,8 +134,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
 
     const redis = connectRedis(redisUrl);
+    let firstAdmin: FirstAdmin | null;
     try {
-      await new KeyStore(redis).create('dev', opts.devKey);
+      firstAdmin = await bootstrap(redis, { devKey: opts.devKey, adminKey: opts.adminKey, adminEmail: opts.adminEmail, adminPassword: opts.adminPassword });
     } finally {
       redis.disconnect();
     }
@@ -134,14 +151,23 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     // ROUTERHUB_NODE_FLAGS: extra node flags for the ingress and workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const flags = (process.env.ROUTERHUB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const ingress = start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, PORT: String(port) });
+    const ingresses: Cluster['ingresses'] = [];
+    for (let i = 0; i < (opts.ingresses ?? 1); i++) {
+      const p = i === 0 ? port : await freePort();
+      ingresses.push({ process: start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, PORT: String(p) }), baseUrl: `http://127.0.0.1:${p}`, port: p });
+    }
+    const ingress = ingresses[0].process;
+    const dashboardPort = opts.dashboardPort || ((await portFree(port + 1)) ? port + 1 : await freePort());
+    const dashboard = start(process.execPath, [join(DIST, 'services', 'dashboard', 'main.js')], { ...env, PORT: String(port), ROUTERHUB_DASHBOARD_PORT: String(dashboardPort) });
     const workers: ChildProcess[] = [];
     for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env));
     const baseUrl = `http://127.0.0.1:${port}`;
-    await waitReady(baseUrl, ingress);
+    for (const i of ingresses) await waitReady(i.baseUrl, i.process);
+    await waitForPort(dashboardPort);
 
     return {
-      baseUrl, port, natsUrl, redisUrl, demoUrl, devKey: opts.devKey, ingress, workers,
+      baseUrl, port, natsUrl, redisUrl, demoUrl, devKey: opts.devKey, ingress, ingresses, workers, dashboard, firstAdmin,
+      dashboardUrl: `http://127.0.0.1:${dashboardPort}`,
       async addWorker() {
         const before = await liveWorkers(baseUrl);
         const w = start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env);
@@ -156,6 +182,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await stop();
     throw err;
   }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 async function liveWorkers(baseUrl: string): Promise<number> {

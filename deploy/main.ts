@@ -12,15 +12,24 @@ async function main(): Promise<void> {
     natsUrl: env.NATS_URL,
     redisUrl: env.REDIS_URL,
     devKey,
+    adminKey: env.ROUTERHUB_ADMIN_KEY || undefined,
+    adminEmail: env.ROUTERHUB_ADMIN_EMAIL || undefined,
+    adminPassword: env.ROUTERHUB_ADMIN_PASSWORD || undefined,
+    dashboardPort: Number(env.ROUTERHUB_DASHBOARD_PORT || 0),
     modelsPath: env.ROUTERHUB_MODELS,
     redisDir: join(paths.ROOT, '.routerhub', 'redis'),
     stdio: 'inherit',
   });
   const model = env.ROUTERHUB_DEFAULT_MODEL ?? 'routerhub/demo';
+  const admin = cluster.firstAdmin;
+  const adminLine = admin
+    ? `\n  admin      ${admin.email}  password ${admin.password ?? '(ROUTERHUB_ADMIN_PASSWORD)'}   (the first admin, shown once: sign in with POST /api/v1/session)`
+    : `\n  admin      sign in as the admin made at the first start (reset a password: npm run admin -- set-password --email …)`;
   process.stdout.write(`
 RouterHub is running.
   base URL   ${cluster.baseUrl}/v1
   dev key    ${devKey}${env.ROUTERHUB_DEV_KEY ? '' : '   (generated; set ROUTERHUB_DEV_KEY to keep one)'}
+  dashboard  ${cluster.dashboardUrl}   (control API: ${cluster.dashboardUrl}/api/v1/)${adminLine}
   NATS       ${cluster.natsUrl}
   Redis      ${cluster.redisUrl}
   workers    ${cluster.workers.length}
@@ -52,11 +61,13 @@ Ctrl-C stops every process.
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  cluster.ingress.once('exit', (code) => {
-    if (stopping) return;
-    process.stderr.write(`the ingress exited (code ${code}); stopping the cluster\n`);
-    stop();
-  });
+  for (const [name, child] of [['ingress', cluster.ingress], ['dashboard', cluster.dashboard]] as const) {
+    child.once('exit', (code) => {
+      if (stopping) return;
+      process.stderr.write(`the ${name} exited (code ${code}); stopping the cluster\n`);
+      stop();
+    });
+  }
 }
 
 main().catch((err: Error) => {

@@ -13,6 +13,8 @@ export interface ClientOptions {
   /** Bytes of SSE text held for a client that reads slower than the upstream writes; past it the client is dropped. */
   maxBacklogBytes: number;
   startedAt: number;
+  /** Extra headers of the answer, whichever it is (x-ratelimit-*). */
+  headers: Array<[string, string]>;
   /** Called once when the response is over for whatever reason (to release the dispatch). */
   onDone: (outcome: string) => void;
   /** Called when the client must be cut off (slow reader past the bound). */
@@ -100,6 +102,7 @@ export class ClientResponse implements ResponseListener {
     this.ended = true;
     this.res.cork(() => {
       this.res.writeStatus(status).writeHeader('content-type', type).writeHeader('x-request-id', this.rs.id);
+      for (const [name, value] of this.opts.headers) this.res.writeHeader(name, value);
       if (retryAfter !== null) this.res.writeHeader('retry-after', String(retryAfter));
       this.res.end(body);
     });
@@ -114,6 +117,7 @@ export class ClientResponse implements ResponseListener {
         .writeHeader('content-type', 'text/event-stream; charset=utf-8')
         .writeHeader('cache-control', 'no-cache')
         .writeHeader('x-request-id', this.rs.id);
+      for (const [name, value] of this.opts.headers) this.res.writeHeader(name, value);
     });
     return this.rs.start();
   }

@@ -6,6 +6,7 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { errorJson, HttpError, statusLine } from '../protocol/errors';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
+import type { Admission, Limits } from '../control/admission';
 import type { ModelCatalog } from '../routing/catalog';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
@@ -25,6 +26,8 @@ export interface IngressOptions {
   maxResponseMs: number;
   catalog: ModelCatalog;
   keys: KeyStore;
+  /** Key, account and rate checks of /v1/responses (one Redis round trip per request). */
+  limits: Limits;
   dispatcher: Dispatcher;
   /** Readiness of the dependencies (NATS, Redis). */
   dependencies: () => Record<string, boolean>;
@@ -72,13 +75,16 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const startedAt = performance.now();
   // HttpRequest is only valid until this function returns: read every header now.
   const auth = req.getHeader('authorization');
+  const userAgent = req.getHeader('user-agent');
   const declared = Number(req.getHeader('content-length') || 0);
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
+  let admission: Admission | null = null;
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
     client?.abort();
+    admission?.release();
     if (requestId) opts.dispatcher.cancel(requestId);
   });
   if (declared > opts.maxBodyBytes) return void sendError(res, tooLarge(opts.maxBodyBytes));
@@ -89,7 +95,12 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     return void sendError(res, atCapacity(opts.dispatcher.waitingBytes));
   }
 
-  const verified = authenticate(opts.keys, auth);
+  // Checked while the body arrives; the model is checked against the key once the body is parsed.
+  const verified = opts.limits.admit(auth).then((a) => {
+    admission = a;
+    if (aborted) a.release();
+    return a;
+  });
   verified.catch(() => undefined); // handled below, once the body is in
   const chunks: Buffer[] = [];
   let size = 0;
@@ -108,7 +119,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     chunks.length = 0;
     verified
-      .then((keyId) => {
+      .then((admitted) => {
         if (aborted) return;
         const raw = body!;
         body = null;
@@ -116,6 +127,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         // Closures below outlive the request object; they keep only its model name (a Codex request
         // parses to a few hundred KB of objects, per stream).
         const model = request.model;
+        admitted.checkModel(model);
         const plan = opts.catalog.plan(model);
         if (!plan) throw unknownModel(model);
         const id = `resp_${randomBytes(12).toString('hex')}`;
@@ -126,7 +138,9 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
           stream: request.stream === true,
           maxBacklogBytes: opts.maxBacklogBytes,
           startedAt,
+          headers: admitted.headers,
           onDone: (outcome) => {
+            admitted.release();
             metrics.activeStreams.dec();
             metrics.requests.inc({ model, outcome });
             span.setAttribute('routerhub.outcome', outcome);
@@ -137,7 +151,9 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         opts.dispatcher.dispatch({
           id,
           replyTo: opts.dispatcher.replySubject(id),
-          keyId,
+          keyId: admitted.keyId,
+          accountId: admitted.accountId,
+          userAgent: userAgent || undefined,
           body: raw,
           plan,
           deadline: Date.now() + opts.maxResponseMs,
@@ -145,7 +161,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         }, client);
       })
       .catch((err: unknown) => {
-        if (!aborted) sendError(res, err);
+        if (!client) admission?.release();
+        if (!aborted) sendError(res, err, admission?.headers);
       });
   });
 }
@@ -175,11 +192,12 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `The request body is larger than this RouterHub accepts (${limit} bytes). Shorten the input, or ask the operator to raise ROUTERHUB_MAX_BODY_BYTES.`, 'invalid_request_error', 'request_too_large');
 }
 
-function sendError(res: HttpResponse, err: unknown): void {
+function sendError(res: HttpResponse, err: unknown, headers: Array<[string, string]> = []): void {
   const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${(err as Error).message}`, 'server_error', 'internal_error');
   res.cork(() => {
     res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
     if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));
+    for (const [name, value] of e.headers.length > 0 ? e.headers : headers) res.writeHeader(name, value);
     res.end(errorJson(e.body));
   });
 }

@@ -3,6 +3,9 @@ import type { ApiError } from './types';
 
 /** An error answered to the client before any SSE byte was sent. */
 export class HttpError extends Error {
+  /** Extra response headers (e.g. x-ratelimit-* on a 429). */
+  readonly headers: Array<[string, string]> = [];
+
   constructor(
     readonly status: number,
     message: string,

@@ -107,6 +107,8 @@ export interface Usage {
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
+  /** What RouterHub charged for the response, in USD (the catalog's price of the deployment that served). */
+  cost?: number;
 }
 
 export interface ApiError { message: string; type: string; param: string | null; code: string | null }

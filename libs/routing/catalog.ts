@@ -4,6 +4,8 @@ import Ajv from 'ajv';
 import { readFileSync } from 'node:fs';
 
 export interface Deployment {
+  /** Names the deployment in the ledger and the request log; default: provider/model@host. */
+  id?: string;
   /** Adapter family: openai-responses, openai-chat, anthropic, gemini. */
   provider: string;
   base_url: string;
@@ -17,6 +19,13 @@ export interface Deployment {
   headers?: Record<string, string>;
   /** The model's output cap at this deployment (defaults to the model's); adapters that must send a limit use it. */
   max_output_tokens?: number;
+  /** This deployment's price when it differs from the model's (a fallback may cost more). */
+  pricing?: Pricing;
+}
+
+/** How the ledger and the request log name a deployment. */
+export function deploymentId(d: Deployment): string {
+  return d.id ?? `${d.provider}/${d.model}@${new URL(d.base_url).host}`;
 }
 
 /** USD per million tokens. */
@@ -42,6 +51,16 @@ export interface RoutePlan {
 
 const MODEL_ID = '^[A-Za-z0-9._-]+/[A-Za-z0-9._:/-]+$';
 
+const pricingSchema = {
+  type: 'object',
+  required: ['input', 'output'],
+  properties: {
+    input: { type: 'number', minimum: 0 },
+    cached_input: { type: 'number', minimum: 0 },
+    output: { type: 'number', minimum: 0 },
+  },
+} as const;
+
 const schema = {
   type: 'object',
   required: ['models'],
@@ -64,6 +83,7 @@ const schema = {
               type: 'object',
               required: ['provider', 'base_url', 'model'],
               properties: {
+                id: { type: 'string', pattern: '^[^\\t]{1,200}$' },
                 provider: { type: 'string' },
                 base_url: { type: 'string', pattern: '^https?://' },
                 model: { type: 'string', minLength: 1 },
@@ -72,18 +92,11 @@ const schema = {
                 weight: { type: 'number', exclusiveMinimum: 0 },
                 headers: { type: 'object', additionalProperties: { type: 'string' } },
                 max_output_tokens: { type: 'integer', minimum: 1 },
+                pricing: pricingSchema,
               },
             },
           },
-          pricing: {
-            type: 'object',
-            required: ['input', 'output'],
-            properties: {
-              input: { type: 'number', minimum: 0 },
-              cached_input: { type: 'number', minimum: 0 },
-              output: { type: 'number', minimum: 0 },
-            },
-          },
+          pricing: pricingSchema,
         },
       },
     },

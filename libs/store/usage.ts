@@ -1,8 +1,11 @@
 // The usage ledger: per API key and model, per UTC day, the counts billing needs. Each response is
 // counted once: a marker keyed by the response id guards the increments in one Lua script, so a
-// retried record (or a duplicate worker) cannot count it twice.
+// retried record (or a duplicate worker) cannot count it twice. The same script keeps the row per
+// account, key, model and deployment the control API reads back (usage-report.ts), the spend
+// counters spend limits are checked against, and the key's tokens in the current rate window.
 import type { Usage } from '../protocol/types';
 import type { Pricing } from '../routing/catalog';
+import { periodsAt } from './periods';
 import type { Redis } from './redis';
 
 export interface UsageTotals {
@@ -17,13 +20,42 @@ export interface UsageTotals {
 
 const RECORD = `
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 172800) == false then return 0 end
-redis.call('HINCRBY', KEYS[1], 'requests', 1)
-redis.call('HINCRBY', KEYS[1], 'input_tokens', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'cached_tokens', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'output_tokens', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'reasoning_tokens', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'cost_micro_usd', ARGV[5])
+for _, row in ipairs({KEYS[1], KEYS[3]}) do
+  redis.call('HINCRBY', row, 'requests', 1)
+  redis.call('HINCRBY', row, 'input_tokens', ARGV[1])
+  redis.call('HINCRBY', row, 'cached_tokens', ARGV[2])
+  redis.call('HINCRBY', row, 'output_tokens', ARGV[3])
+  redis.call('HINCRBY', row, 'reasoning_tokens', ARGV[4])
+  redis.call('HINCRBY', row, 'cost_micro_usd', ARGV[5])
+end
+redis.call('SADD', KEYS[4], ARGV[6])
+for _, spend in ipairs({KEYS[5], KEYS[6]}) do
+  for _, field in ipairs({'all', ARGV[7], ARGV[8], ARGV[9]}) do redis.call('HINCRBY', spend, field, ARGV[5]) end
+end
+redis.call('INCRBY', KEYS[7], ARGV[10])
+redis.call('PEXPIRE', KEYS[7], ARGV[11])
 return 1`;
+
+/** One response's line in the ledger. */
+export interface UsageEntry {
+  responseId: string;
+  keyId: string;
+  accountId: string;
+  model: string;
+  /** The catalog deployment that served it (deploymentId). */
+  deployment: string;
+  usage: Usage;
+  costMicroUsd: number;
+  at?: Date;
+}
+
+/** The read-back row of one day: account, key, model and deployment, tab-separated (none holds a tab). */
+export const ledgerRow = (day: string, member: string) => `rh:usage:row:${day}:${member}`;
+export const ledgerDay = (day: string) => `rh:usage:rows:${day}`;
+/** Spend in micro-USD per period field (periods.ts) of a key ('k') or an account ('a'). */
+export const spendKey = (kind: 'k' | 'a', id: string) => `rh:spend:${kind}:${id}`;
+/** Tokens a key used in one rate window (index = epoch ms / window). */
+export const tokenWindowKey = (keyId: string, index: number) => `rh:rl:t:${keyId}:${index}`;
 
 export function usageKey(keyId: string, model: string, day: string): string {
   return `rh:usage:${keyId}:${day}:${model}`;
@@ -38,16 +70,23 @@ export function costMicroUsd(usage: Usage, pricing: Pricing | null): number {
 }
 
 export class UsageLedger {
-  constructor(private readonly redis: Redis) {}
+  /** `rateWindowMs`: the rpm/tpm window (ROUTERHUB_RATE_WINDOW_MS), shared with the ingress's limits. */
+  constructor(private readonly redis: Redis, private readonly rateWindowMs = 60_000) {}
 
   /** Records one response's usage; returns false when this response was already counted. */
-  async record(responseId: string, keyId: string, model: string, usage: Usage, pricing: Pricing | null, at = new Date()): Promise<boolean> {
+  async record(e: UsageEntry): Promise<boolean> {
+    const at = e.at ?? new Date();
     const day = at.toISOString().slice(0, 10);
+    const p = periodsAt(at.getTime());
+    const member = `${e.accountId}\t${e.keyId}\t${e.model}\t${e.deployment}`;
+    const { usage } = e;
     const done = await this.redis.eval(
-      RECORD, 2,
-      usageKey(keyId, model, day), `rh:usage:counted:${responseId}`,
+      RECORD, 7,
+      usageKey(e.keyId, e.model, day), `rh:usage:counted:${e.responseId}`, ledgerRow(day, member), ledgerDay(day),
+      spendKey('k', e.keyId), spendKey('a', e.accountId), tokenWindowKey(e.keyId, Math.floor(at.getTime() / this.rateWindowMs)),
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
-      usage.output_tokens_details.reasoning_tokens, costMicroUsd(usage, pricing),
+      usage.output_tokens_details.reasoning_tokens, e.costMicroUsd,
+      member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs,
     );
     return done === 1;
   }

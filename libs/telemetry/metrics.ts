@@ -17,5 +17,6 @@ export const metrics = {
   slowClientDrops: new Counter({ name: 'routerhub_slow_client_drops_total', help: 'Streams ended because the client read slower than the buffer bound', registers: [registry] }),
   workerJobs: new Gauge({ name: 'routerhub_worker_jobs', help: 'Jobs in flight on this worker', registers: [registry] }),
   upstreamRequests: new Counter({ name: 'routerhub_upstream_requests_total', help: 'Upstream attempts by provider family and result', labelNames: ['provider', 'result'], registers: [registry] }),
+  limitStoreErrors: new Counter({ name: 'routerhub_limit_store_errors_total', help: 'Requests whose key and limit checks could not reach Redis, by outcome: closed (503 key_store_unavailable) or open (admitted without limits, ROUTERHUB_RATE_LIMITS_FAIL_OPEN)', labelNames: ['outcome'], registers: [registry] }),
   failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment', labelNames: ['provider'], registers: [registry] }),
 };

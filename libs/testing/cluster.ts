@@ -10,7 +10,15 @@ import { MockUpstream } from '../providers/mock/server';
 import type { ModelEntry } from '../routing/catalog';
 import { generateKey } from '../store/keys';
 
-export interface TestCluster { cluster: Cluster; mock: MockUpstream; key: string; stop(): Promise<void> }
+export interface TestCluster {
+  cluster: Cluster;
+  mock: MockUpstream;
+  /** The dev key (an API key of the default account). */
+  key: string;
+  /** A management key: admin on the control API. */
+  adminKey: string;
+  stop(): Promise<void>;
+}
 
 /** Models whose deployments point at the mock: `<id>` → [family, base path] per deployment. */
 export type MockModel = Omit<ModelEntry, 'deployments'> & { deployments: Array<Partial<ModelEntry['deployments'][number]> & { provider: string }> };
@@ -34,9 +42,10 @@ export async function startTestCluster(
 ): Promise<TestCluster> {
   const mock = await MockUpstream.start();
   const key = generateKey();
+  const adminKey = generateKey();
   try {
-    const cluster = await startCluster({ devKey: key, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts });
-    return { cluster, mock, key, stop: async () => { await cluster.stop(); await mock.close(); } };
+    const cluster = await startCluster({ devKey: key, adminKey, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts });
+    return { cluster, mock, key, adminKey, stop: async () => { await cluster.stop(); await mock.close(); } };
   } catch (err) {
     await mock.close();
     throw err;
@@ -83,6 +92,20 @@ export async function postResponses(baseUrl: string, key: string | null, body: u
   let json: Record<string, unknown> | null = null;
   if (res.headers.get('content-type')?.startsWith('application/json')) json = JSON.parse(raw) as Record<string, unknown>;
   return { status: res.status, headers: res.headers, events, json, raw };
+}
+
+export interface ApiResult { status: number; headers: Headers; body: Record<string, any> }
+
+/** One control-API call (JSON in, JSON out) to the dashboard service; `auth` is a key or a session cookie. */
+export async function api(dashboardUrl: string, method: string, path: string, opts: { key?: string; cookie?: string; body?: unknown; origin?: string } = {}): Promise<ApiResult> {
+  const headers: Record<string, string> = {};
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.origin) headers.origin = opts.origin;
+  const res = await fetch(`${dashboardUrl}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
 
 export const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);

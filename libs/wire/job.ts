@@ -7,6 +7,10 @@ export interface Job {
   replyTo: string;
   /** The API key's id (never the key): usage is recorded against it. */
   keyId: string;
+  /** The key's account: usage and spend are also counted against it. */
+  accountId?: string;
+  /** The client's User-Agent (e.g. `codex_exec/0.169.0`), for the request log. */
+  userAgent?: string;
   /**
    * The client's request as it sent it (JSON, validated by the ingress). Bytes, not objects: they
    * cost nothing to encode, and a worker holds the parsed request only while it builds an upstream

@@ -18,6 +18,8 @@ export class FrameBatcher implements FrameSink {
   private timer: NodeJS.Timeout | null = null;
   /** Epoch ms of the last message sent, for keep-alives. */
   lastSent = Date.now();
+  /** The response's terminal frame once sent (for the request log). */
+  terminal: Frame | null = null;
 
   constructor(
     private readonly publish: (data: Uint8Array) => void,
@@ -80,6 +82,7 @@ export class FrameBatcher implements FrameSink {
 
   /** Push and send at once (accepted, keep-alive, terminal). */
   send(frame: Frame): void {
+    if (frame[0] === F.Completed || frame[0] === F.Failed) this.terminal ??= frame;
     this.push(frame);
     this.flush();
   }

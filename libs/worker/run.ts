@@ -10,7 +10,9 @@ import { apiError, streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
 import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
-import type { Deployment } from '../routing/catalog';
+import { deploymentId, type Deployment } from '../routing/catalog';
+import type { FailedAttempt } from '../store/requests';
+import { costMicroUsd } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { F } from '../wire/frames';
 import type { Job } from '../wire/job';
@@ -26,7 +28,12 @@ export interface RunContext {
   headersTimeoutMs: number;
   /** How long an upstream stream may stay silent before it counts as broken. */
   idleTimeoutMs: number;
+  /** Filled in as the job runs, for the ledger and the request log. */
+  trace?: JobTrace;
 }
+
+/** Which deployment served, which failed before it and why, and when the first output came. */
+export interface JobTrace { deployment: Deployment | null; attempts: FailedAttempt[]; firstOutputAt: number | null }
 
 type Upstream = Omit<UpstreamRequest, 'body'> & { body: Buffer };
 
@@ -46,6 +53,7 @@ export async function runJob(ctx: RunContext): Promise<Usage | null> {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
+    if (ctx.trace) ctx.trace.deployment = deployment;
     const { builder, upstream } = prepare(ctx, deployment, apiKey);
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
@@ -58,6 +66,7 @@ export async function runJob(ctx: RunContext): Promise<Usage | null> {
       if (!builder.hasOutput && f.retryable) {
         metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
         metrics.failovers.inc({ provider: deployment.provider });
+        ctx.trace?.attempts.push({ deployment: deploymentId(deployment), status: f.httpStatus, code: f.error.code, message: f.error.message });
         lastFailure = f;
         continue;
       }
@@ -65,6 +74,8 @@ export async function runJob(ctx: RunContext): Promise<Usage | null> {
     }
     metrics.upstreamRequests.inc({ provider: deployment.provider, result: builder.terminal?.[0] === F.Completed ? 'completed' : 'failed' });
     const final = builder.terminal!;
+    // The price of the deployment that served (a fallback may cost differently), in USD on the response.
+    if (final[0] === F.Completed && final[1]) final[1].cost = costMicroUsd(final[1], deployment.pricing ?? job.plan.pricing) / 1e6;
     out.send(final);
     return final[0] === F.Completed ? final[1] : null;
   }
@@ -133,7 +144,10 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
       parser.feed(decoder.write(chunk));
       ctx.out.flushSoon();
       // Once output reached the client there is no failover: let go of the client's request bytes.
-      if (builder.hasOutput) ctx.job.body = NO_BODY;
+      if (builder.hasOutput) {
+        ctx.job.body = NO_BODY;
+        if (ctx.trace && ctx.trace.firstOutputAt === null) ctx.trace.firstOutputAt = performance.now();
+      }
       return builder.terminal !== null;
     });
     if (!builder.terminal) mapper.onEnd();

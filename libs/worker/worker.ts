@@ -4,16 +4,18 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
-import type { ApiError } from '../protocol/types';
+import type { ApiError, Usage } from '../protocol/types';
+import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
-import { UsageLedger } from '../store/usage';
+import { RequestLog, type RequestRecord } from '../store/requests';
+import { costMicroUsd, UsageLedger } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { startChildSpan } from '../telemetry/tracing';
 import { decode, encode, F } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
-import { runJob } from './run';
+import { runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
   pool: string;
@@ -29,6 +31,11 @@ export interface WorkerOptions {
   idleTimeoutMs: number;
   env: Record<string, string | undefined>;
   log: (msg: string) => void;
+  /** The rpm/tpm window the ingresses use (tokens are counted into it). */
+  rateWindowMs: number;
+  requestLog: { maxEntries: number; maxAgeMs: number };
+  /** Keep the client's request body in the request log (off: no prompt text is stored). */
+  logBodies: boolean;
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
@@ -60,9 +67,11 @@ export class Worker {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
+  private readonly requestLog: RequestLog;
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
-    this.ledger = new UsageLedger(redis);
+    this.ledger = new UsageLedger(redis, opts.rateWindowMs);
+    this.requestLog = new RequestLog(redis, opts.requestLog);
   }
 
   start(): void {
@@ -98,6 +107,9 @@ export class Worker {
     if (this.running.has(job.id)) return;
     // Decoded bytes are a view into the NATS read buffer, which holds other messages too: keep a copy.
     job.body = Buffer.from(job.body);
+    const startedAt = performance.now();
+    const requestBody = this.opts.logBodies ? Buffer.from(job.body).toString('utf8') : undefined;
+    const trace: JobTrace = { deployment: null, attempts: [], firstOutputAt: null };
     const controller = new AbortController();
     const out: FrameBatcher = new FrameBatcher((data) => this.post(job.replyTo, data, () => {
       // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
@@ -115,14 +127,12 @@ export class Worker {
     this.adjustIntake();
     const span = startChildSpan('worker.job', job.traceparent);
     span.setAttribute('routerhub.model', job.plan.model);
-    runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs })
+    runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace })
       .then((usage) => {
         // Stopped by the worker itself, not by the client: the client still needs a terminal event.
         const early = EARLY_END[controller.signal.reason as string];
         if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
-        if (!usage) return;
-        this.ledger.record(job.id, job.keyId, job.plan.model, usage, job.plan.pricing)
-          .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
+        this.record(job, usage, out, trace, startedAt, requestBody);
       })
       .catch((err: Error) => {
         // A bug, not an upstream failure: the client still gets a terminal event.
@@ -136,6 +146,41 @@ export class Worker {
         metrics.workerJobs.set(this.running.size);
         this.adjustIntake();
       });
+  }
+
+  /** The ledger line (a response with usage) and the request-log record (every response) of one job. */
+  private record(job: Job, usage: Usage | null, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined): void {
+    const accountId = job.accountId ?? 'default';
+    const deployment = trace.deployment ? deploymentId(trace.deployment) : null;
+    const cost = usage ? costMicroUsd(usage, trace.deployment?.pricing ?? job.plan.pricing) : 0;
+    if (usage) {
+      this.ledger.record({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage, costMicroUsd: cost })
+        .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
+    }
+    const t = out.terminal;
+    const status: RequestRecord['status'] = t === null ? 'cancelled' : t[0] === F.Failed ? 'failed' : t[0] === F.Completed && t[2] ? 'incomplete' : 'completed';
+    const record: Omit<RequestRecord, 'id'> = {
+      time: new Date(Date.now() - (performance.now() - startedAt)).toISOString(),
+      response_id: job.id,
+      account_id: accountId,
+      key_id: job.keyId,
+      user_agent: job.userAgent ?? null,
+      endpoint: '/v1/responses',
+      model: job.plan.model,
+      deployment,
+      attempts: trace.attempts,
+      status,
+      error_code: t !== null && t[0] === F.Failed ? t[1].code : status === 'cancelled' ? 'client_cancelled' : null,
+      input_tokens: usage?.input_tokens ?? 0,
+      cached_tokens: usage?.input_tokens_details.cached_tokens ?? 0,
+      output_tokens: usage?.output_tokens ?? 0,
+      reasoning_tokens: usage?.output_tokens_details.reasoning_tokens ?? 0,
+      cost: cost / 1e6,
+      time_to_first_token_ms: trace.firstOutputAt === null ? null : Math.round(trace.firstOutputAt - startedAt),
+      duration_ms: Math.round(performance.now() - startedAt),
+      ...(requestBody !== undefined ? { request_body: requestBody } : {}),
+    };
+    this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
   }
 
   /**

@@ -1,6 +1,7 @@
 // Ingress process: wiring only (libs/ingress holds the logic).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Limits } from '../../libs/control/admission';
 import { Dispatcher } from '../../libs/ingress/dispatch';
 import { startIngress } from '../../libs/ingress/http';
 import { FAMILIES } from '../../libs/providers/index';
@@ -29,6 +30,13 @@ runProcess(log, async () => {
     workerDeadMs: Number(env.ROUTERHUB_WORKER_DEAD_MS ?? 3000),
   });
   dispatcher.start();
+  const keyCacheMs = Number(env.ROUTERHUB_KEY_CACHE_MS ?? 5000);
+  const limits = new Limits(redis, {
+    rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
+    leaseTtlMs: Number(env.ROUTERHUB_LEASE_TTL_MS ?? 15_000),
+    failOpen: env.ROUTERHUB_RATE_LIMITS_FAIL_OPEN === '1',
+    keyCacheMs,
+  });
   const ingress = await startIngress({
     host: env.HOST ?? '127.0.0.1',
     port: Number(env.PORT ?? 8080),
@@ -37,7 +45,8 @@ runProcess(log, async () => {
     maxBacklogBytes: Number(env.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES ?? 4 * 1024 * 1024),
     maxResponseMs: Number(env.ROUTERHUB_MAX_RESPONSE_MS ?? 30 * 60_000),
     catalog,
-    keys: new KeyStore(redis),
+    keys: new KeyStore(redis, keyCacheMs),
+    limits,
     dispatcher,
     dependencies: () => ({ nats: !nc.isClosed(), redis: redis.status === 'ready' }),
     codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
@@ -49,6 +58,7 @@ runProcess(log, async () => {
     const until = Date.now() + Number(env.INGRESS_STOP_GRACE_MS ?? 5000);
     while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     dispatcher.stop();
+    limits.stop();
     await nc.drain().catch(() => undefined);
     redis.disconnect();
   };

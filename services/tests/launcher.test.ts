@@ -10,8 +10,11 @@ import { postResponses, waitUntil } from '../../libs/testing/cluster';
 t.test('the local cluster starts, serves every demo model, prints the Codex config, and stops cleanly', async (t) => {
   const port = await freePort();
   const key = generateKey();
+  // The launcher's Redis keeps its data between runs: a new admin each run, so the banner shows it.
+  const adminEmail = `admin-${Date.now()}@example.test`;
+  const adminPassword = generateKey();
   const child = spawn(process.execPath, [join(paths.DIST, 'deploy', 'main.js')], {
-    env: { ...process.env, PORT: String(port), ROUTERHUB_DEV_KEY: key, ROUTERHUB_WORKERS: '2', NATS_URL: '', REDIS_URL: '' },
+    env: { ...process.env, PORT: String(port), ROUTERHUB_DEV_KEY: key, ROUTERHUB_WORKERS: '2', NATS_URL: '', REDIS_URL: '', ROUTERHUB_ADMIN_EMAIL: adminEmail, ROUTERHUB_ADMIN_PASSWORD: adminPassword },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -27,6 +30,10 @@ t.test('the local cluster starts, serves every demo model, prints the Codex conf
   t.match(out, 'env_key = "ROUTERHUB_API_KEY"');
   t.match(out, 'wire_api = "responses"');
   t.match(out, `model_catalog_url = "http://127.0.0.1:${port}/v1/codex/models"`);
+  t.match(out, `dashboard  http://127.0.0.1:${port + 1}`, 'the dashboard listens on the ingress port + 1');
+  t.match(out, `admin      ${adminEmail}  password (ROUTERHUB_ADMIN_PASSWORD)`, 'the admin is printed (a generated password would be shown)');
+  const login = await fetch(`http://127.0.0.1:${port + 1}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: adminEmail, password: adminPassword }) });
+  t.equal(login.status, 200, 'and they sign in to the control API');
   const nats = Number(/NATS\s+nats:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
   const redis = Number(/Redis\s+redis:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
 
@@ -41,5 +48,5 @@ t.test('the local cluster starts, serves every demo model, prints the Codex conf
 
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'the launcher exits 0 on SIGTERM');
-  for (const p of [port, nats, redis]) await t.rejects(waitForPort(p, 300), `nothing listens on ${p} any more`);
+  for (const p of [port, port + 1, nats, redis]) await t.rejects(waitForPort(p, 300), `nothing listens on ${p} any more`);
 });

@@ -25,6 +25,9 @@ runProcess(log, async () => {
     idleTimeoutMs: Number(env.UPSTREAM_IDLE_TIMEOUT_MS ?? 600_000),
     env,
     log,
+    rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
+    requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
+    logBodies: env.ROUTERHUB_LOG_BODIES === '1',
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {

@@ -1,0 +1,84 @@
+// The request log: one record per response (completed, incomplete, failed, cancelled) in a Redis
+// stream, trimmed by count and by age so it never grows without bound. No prompt or answer text
+// unless the operator turns it on (ROUTERHUB_LOG_BODIES).
+import type { Redis } from './redis';
+
+const STREAM = 'rh:requests';
+
+export interface FailedAttempt { deployment: string; status: number; code: string | null; message: string }
+
+export interface RequestRecord {
+  /** The stream entry id (`<ms>-<n>`): the paging cursor. */
+  id: string;
+  time: string;
+  response_id: string;
+  account_id: string;
+  key_id: string;
+  user_agent: string | null;
+  endpoint: string;
+  model: string;
+  /** The deployment that served (or the last one tried), null when none was tried. */
+  deployment: string | null;
+  /** Deployments that failed before the one that served, with their errors. */
+  attempts: FailedAttempt[];
+  status: 'completed' | 'incomplete' | 'failed' | 'cancelled';
+  error_code: string | null;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  /** USD. */
+  cost: number;
+  time_to_first_token_ms: number | null;
+  duration_ms: number;
+  /** Only when the operator logs bodies. */
+  request_body?: string;
+  output_text?: string;
+}
+
+export interface RequestFilter { account_id?: string; key_id?: string; model?: string; status?: string; before?: string; limit: number }
+
+/** Entries scanned per page request at most: a filter that matches little cannot make one call read the whole log. */
+const MAX_SCAN = 20_000;
+const CHUNK = 500;
+
+export class RequestLog {
+  constructor(private readonly redis: Redis, private readonly opts: { maxEntries: number; maxAgeMs: number }) {}
+
+  async append(r: Omit<RequestRecord, 'id'>): Promise<void> {
+    const minId = `${Date.now() - this.opts.maxAgeMs}-0`;
+    await Promise.all([
+      this.redis.xadd(STREAM, 'MAXLEN', '~', this.opts.maxEntries, '*', 'r', JSON.stringify(r)),
+      this.redis.xtrim(STREAM, 'MINID', '~', minId),
+    ]);
+  }
+
+  /** Newest first; `before` is a record id (exclusive) from a previous page's `next_before`. */
+  async list(f: RequestFilter): Promise<{ data: RequestRecord[]; has_more: boolean; next_before: string | null }> {
+    const out: RequestRecord[] = [];
+    let end = f.before ? `(${f.before}` : '+';
+    let scanned = 0;
+    let exhausted = false;
+    while (out.length <= f.limit && scanned < MAX_SCAN) {
+      const entries = await this.redis.xrevrange(STREAM, end, '-', 'COUNT', CHUNK);
+      scanned += entries.length;
+      for (const [id, fields] of entries) {
+        const r = { id, ...(JSON.parse(fields[1]) as Omit<RequestRecord, 'id'>) };
+        if (f.account_id && r.account_id !== f.account_id) continue;
+        if (f.key_id && r.key_id !== f.key_id) continue;
+        if (f.model && r.model !== f.model) continue;
+        if (f.status && r.status !== f.status) continue;
+        out.push(r);
+        if (out.length > f.limit) break;
+      }
+      if (entries.length < CHUNK) {
+        exhausted = true;
+        break;
+      }
+      end = `(${entries[entries.length - 1][0]}`;
+    }
+    const data = out.slice(0, f.limit);
+    const has_more = out.length > f.limit || (!exhausted && scanned >= MAX_SCAN);
+    return { data, has_more, next_before: has_more && data.length > 0 ? data[data.length - 1].id : has_more ? end.slice(1) : null };
+  }
+}

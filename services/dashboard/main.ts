@@ -1,0 +1,39 @@
+// Dashboard process: wiring only. An HTTP server (node:http) on ROUTERHUB_DASHBOARD_PORT (default:
+// the ingress port + 1) whose handlers run in order: the control API (libs/control) takes /api/…;
+// the dashboard's static files plug in as the next handler in `handlers` below.
+import { ControlPlane } from '../../libs/control/api';
+import { bootstrap } from '../../libs/control/bootstrap';
+import { createDashboardServer, type Handler } from '../../libs/control/http';
+import { connectRedis } from '../../libs/store/redis';
+import { runProcess } from '../../libs/telemetry/lifecycle';
+import { logger } from '../../libs/telemetry/log';
+
+const log = logger('dashboard');
+const env = process.env;
+
+runProcess(log, async () => {
+  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  await bootstrap(redis, {});
+  const control = new ControlPlane(redis, {
+    sessionTtlSeconds: Number(env.ROUTERHUB_SESSION_TTL_S ?? 12 * 3600),
+    allowedOrigins: (env.ROUTERHUB_DASHBOARD_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
+    requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
+  });
+  const handlers: Handler[] = [control.handler()];
+  const server = createDashboardServer(handlers, log);
+  const host = env.HOST ?? '127.0.0.1';
+  const port = Number(env.ROUTERHUB_DASHBOARD_PORT || Number(env.PORT ?? 8080) + 1);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot listen on ${host}:${port} (${err.message})`)));
+    server.listen(port, host, resolve);
+  });
+  log(`control API on http://${host}:${port}/api/v1/`);
+  return async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    redis.disconnect();
+  };
+});
