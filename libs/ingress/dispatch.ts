@@ -1,6 +1,7 @@
 // The ingress's side of NATS: publish a job, wait for a worker to accept it (republishing to
 // another worker when none does), route frame batches back to their response, notice lost frames
-// and dead workers, and cancel a response's upstream call when its client goes away.
+// and dead workers, and cancel a response's upstream call when its client goes away. A body larger
+// than one NATS message stays here and the worker pulls it in chunks (subjects.body).
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
@@ -29,6 +30,11 @@ export interface ResponseListener {
 interface Inflight {
   /** The encoded job, kept for republishing until a worker accepts it. */
   job: Uint8Array | null;
+  /** A body too large to ride in the job, held until the accepting worker has pulled every chunk. */
+  body: Uint8Array | null;
+  chunkBytes: number;
+  /** Chunks of `body` served to the accepting worker. */
+  served: number;
   listener: ResponseListener;
   worker: string | null;
   nextSeq: number;
@@ -36,6 +42,12 @@ interface Inflight {
   timer: NodeJS.Timeout | null;
   cancelled: boolean;
 }
+
+// Room in a job message for everything but the body (the route plan, ids, trace context).
+const JOB_ENVELOPE_BYTES = 64 * 1024;
+// Room in a chunk reply for NATS's own framing.
+const CHUNK_HEADROOM_BYTES = 4 * 1024;
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class Dispatcher {
   readonly ingressId = `i${randomUUID().replace(/-/g, '').slice(0, 10)}`;
@@ -50,6 +62,7 @@ export class Dispatcher {
 
   start(): void {
     this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: (err, msg) => !err && this.onBatch(msg.subject, msg.data) }));
+    this.subs.push(this.nc.subscribe(subjects.body(this.ingressId), { callback: (err, msg) => !err && this.serveChunk(msg.data, (d) => msg.respond(d)) }));
     this.subs.push(this.nc.subscribe(subjects.heartbeat, {
       callback: (err, msg) => {
         if (err) return;
@@ -92,9 +105,27 @@ export class Dispatcher {
     return subjects.out(this.ingressId, requestId);
   }
 
-  dispatch(job: Job, listener: ResponseListener): void {
-    const encoded = encode(job);
-    const entry: Inflight = { job: encoded, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+  /** The largest message this connection's server takes (max_payload from its INFO). */
+  get maxPayload(): number {
+    return this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  /**
+   * Sends the job to the pool. Never throws: a job that cannot be published fails its response
+   * through the listener, and everything it held is released.
+   */
+  dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
+    const maxPayload = this.maxPayload;
+    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
+    let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
+    if (!encoded || encoded.byteLength > maxPayload) {
+      entry.body = job.body;
+      entry.chunkBytes = Math.max(CHUNK_HEADROOM_BYTES, maxPayload - CHUNK_HEADROOM_BYTES);
+      encoded = encode({ ...job, body: undefined, pull: { subject: subjects.body(this.ingressId), bytes: job.body.byteLength, chunkBytes: entry.chunkBytes } });
+      this.waiting += entry.body.byteLength;
+    }
+    entry.job = encoded;
     this.waiting += encoded.byteLength;
     metrics.waitingBytes.set(this.waiting);
     this.inflight.set(job.id, entry);
@@ -112,7 +143,14 @@ export class Dispatcher {
 
   private publishJob(requestId: string, entry: Inflight): void {
     entry.dispatches++;
-    this.nc.publish(subjects.job(this.opts.pool), entry.job!);
+    try {
+      this.nc.publish(subjects.job(this.opts.pool), entry.job!);
+    } catch (err) {
+      return this.fail(requestId, entry, 503, {
+        message: `RouterHub could not hand the request to a worker (${(err as Error).message}). Retry shortly.`,
+        type: 'server_error', param: null, code: 'dispatch_failed',
+      });
+    }
     entry.timer = setTimeout(() => {
       if (entry.worker || !this.inflight.has(requestId)) return;
       if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
@@ -121,6 +159,22 @@ export class Dispatcher {
         type: 'server_error', param: null, code: 'no_worker_available',
       });
     }, this.opts.acceptTimeoutMs);
+  }
+
+  /** A worker asks for chunk `index` of a pulled body; an empty answer means it is gone. */
+  private serveChunk(data: Uint8Array, respond: (d: Uint8Array) => boolean): void {
+    let requestId: string, index: number, workerId: string;
+    try {
+      [requestId, index, workerId] = decode<[string, number, string]>(data);
+    } catch {
+      return void respond(new Uint8Array(0));
+    }
+    const entry = this.inflight.get(requestId);
+    const body = entry?.body;
+    if (!entry || !body || !(index >= 0 && index * entry.chunkBytes < body.byteLength)) return void respond(new Uint8Array(0));
+    respond(body.subarray(index * entry.chunkBytes, Math.min(body.byteLength, (index + 1) * entry.chunkBytes)));
+    // Only the worker that serves the response counts: a second taker of a republished job may pull too.
+    if (workerId === entry.worker && ++entry.served === Math.ceil(body.byteLength / entry.chunkBytes)) this.releaseBody(entry);
   }
 
   private onBatch(subject: string, data: Uint8Array): void {
@@ -177,7 +231,15 @@ export class Dispatcher {
   private finish(requestId: string, entry: Inflight): void {
     if (entry.timer) clearTimeout(entry.timer);
     this.release(entry);
+    this.releaseBody(entry);
     this.inflight.delete(requestId);
+  }
+
+  private releaseBody(entry: Inflight): void {
+    if (!entry.body) return;
+    this.waiting -= entry.body.byteLength;
+    metrics.waitingBytes.set(this.waiting);
+    entry.body = null;
   }
 
   /** A worker took the job, or the response ended: the job's bytes are no longer needed. */

@@ -14,12 +14,20 @@ export interface Job {
   /**
    * The client's request as it sent it (JSON, validated by the ingress). Bytes, not objects: they
    * cost nothing to encode, and a worker holds the parsed request only while it builds an upstream
-   * request, not for the life of the stream.
+   * request, not for the life of the stream. Absent when the body does not fit in one NATS message:
+   * then `pull` says where the worker fetches it.
    */
-  body: Uint8Array;
+  body?: Uint8Array;
+  pull?: BodyPull;
   plan: RoutePlan;
   /** Epoch ms after which the worker gives up. */
   deadline: number;
   /** W3C traceparent of the ingress span. */
   traceparent?: string;
 }
+
+/**
+ * A body larger than NATS's max_payload stays at the ingress; the worker asks for it in chunks of
+ * `chunkBytes` (under the ingress's max_payload) with requests [job id, chunk index] on `subject`.
+ */
+export interface BodyPull { subject: string; bytes: number; chunkBytes: number }

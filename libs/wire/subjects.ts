@@ -10,6 +10,8 @@ export const subjects = {
   outFor: (ingressId: string) => `rh.out.${ingressId}.*`,
   out: (ingressId: string, requestId: string) => `rh.out.${ingressId}.${requestId}`,
   cancel: (workerId: string) => `rh.cancel.${workerId}`,
+  /** Chunks of the request bodies an ingress holds for workers (bodies over NATS's max_payload). */
+  body: (ingressId: string) => `rh.body.${ingressId}`,
   heartbeat: 'rh.hb',
 } as const;
 

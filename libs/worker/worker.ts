@@ -41,6 +41,9 @@ export interface WorkerOptions {
 interface Running { controller: AbortController; out: FrameBatcher }
 
 const ACCEPT_FLUSH_MS = 20;
+/** How long one chunk of a pulled request body may take to arrive from the ingress. */
+const BODY_PULL_TIMEOUT_MS = 10_000;
+const BODY_UNAVAILABLE: ApiError = { message: 'RouterHub\'s worker could not fetch the request body from the ingress. Retry the request.', type: 'server_error', param: null, code: 'request_body_unavailable' };
 const LAG_PROBE_MS = 100;
 
 // Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
@@ -105,10 +108,7 @@ export class Worker {
   private take(job: Job): void {
     // A job republished while our accept was on its way: we serve it already.
     if (this.running.has(job.id)) return;
-    // Decoded bytes are a view into the NATS read buffer, which holds other messages too: keep a copy.
-    job.body = Buffer.from(job.body);
     const startedAt = performance.now();
-    const requestBody = this.opts.logBodies ? Buffer.from(job.body).toString('utf8') : undefined;
     const trace: JobTrace = { deployment: null, attempts: [], firstOutputAt: null };
     const controller = new AbortController();
     const out: FrameBatcher = new FrameBatcher((data) => this.post(job.replyTo, data, () => {
@@ -120,20 +120,35 @@ export class Worker {
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
     out.push([F.Accepted, this.id]);
-    setTimeout(() => out.flush(), ACCEPT_FLUSH_MS);
+    // A body to pull: accept at once, so that the ingress knows whose chunk requests count.
+    if (job.pull) out.flush();
+    else setTimeout(() => out.flush(), ACCEPT_FLUSH_MS);
     const deadline = setTimeout(() => controller.abort(DEADLINE), Math.max(0, job.deadline - Date.now()));
     this.running.set(job.id, { controller, out });
     metrics.workerJobs.set(this.running.size);
     this.adjustIntake();
     const span = startChildSpan('worker.job', job.traceparent);
     span.setAttribute('routerhub.model', job.plan.model);
-    runJob({ job, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace })
-      .then((usage) => {
-        // Stopped by the worker itself, not by the client: the client still needs a terminal event.
-        const early = EARLY_END[controller.signal.reason as string];
-        if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
-        this.record(job, usage, out, trace, startedAt, requestBody);
-      })
+    let requestBody: string | undefined;
+    this.bodyOf(job)
+      .then(
+        (body) => {
+          job.body = body;
+          requestBody = this.opts.logBodies ? body.toString('utf8') : undefined;
+          return runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace })
+            .then((usage) => {
+              // Stopped by the worker itself, not by the client: the client still needs a terminal event.
+              const early = EARLY_END[controller.signal.reason as string];
+              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
+              this.record(job, usage, out, trace, startedAt, requestBody);
+            });
+        },
+        (err: Error) => {
+          // Nothing reached a provider: no usage, only the client's terminal event.
+          this.opts.log(`body of ${job.id} not fetched: ${err.message}`);
+          if (!controller.signal.aborted) out.send([F.Failed, BODY_UNAVAILABLE, 502, null]);
+        },
+      )
       .catch((err: Error) => {
         // A bug, not an upstream failure: the client still gets a terminal event.
         this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);
@@ -146,6 +161,28 @@ export class Worker {
         metrics.workerJobs.set(this.running.size);
         this.adjustIntake();
       });
+  }
+
+  /**
+   * The job's body: in the job itself, or pulled from the ingress in chunks (all requested at once;
+   * each reply is under max_payload). Decoded bytes are a view into the NATS read buffer, which
+   * holds other messages too: keep a copy.
+   */
+  private async bodyOf(job: Job): Promise<Buffer> {
+    if (job.body) return Buffer.from(job.body);
+    const pull = job.pull;
+    if (!pull) throw new Error('the job has neither a body nor a place to pull it from');
+    const count = Math.ceil(pull.bytes / pull.chunkBytes);
+    const body = Buffer.allocUnsafe(pull.bytes);
+    // After the accept left (it was flushed to the outbox, published on the next check phase).
+    await new Promise((r) => setImmediate(r));
+    await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const reply = await this.nc.request(pull.subject, encode([job.id, i, this.id]), { timeout: BODY_PULL_TIMEOUT_MS });
+      const expected = Math.min(pull.chunkBytes, pull.bytes - i * pull.chunkBytes);
+      if (reply.data.byteLength !== expected) throw new Error(`chunk ${i} has ${reply.data.byteLength} bytes, expected ${expected} (the ingress no longer holds the body)`);
+      body.set(reply.data, i * pull.chunkBytes);
+    }));
+    return body;
   }
 
   /** The ledger line (a response with usage) and the request-log record (every response) of one job. */
