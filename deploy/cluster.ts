@@ -29,6 +29,8 @@ export interface ClusterOptions {
   dashboardPort?: number;
   /** Ingresses to start (each on its own port, sharing NATS and Redis); 1 by default. */
   ingresses?: number;
+  /** Extra environment per ingress, by index (e.g. one ingress failing open). */
+  ingressEnv?: Array<Record<string, string>>;
   modelsPath?: string;
   /** Start the demo upstream (the mock provider behind the demo model). */
   demoUpstream?: boolean;
@@ -154,7 +156,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const ingresses: Cluster['ingresses'] = [];
     for (let i = 0; i < (opts.ingresses ?? 1); i++) {
       const p = i === 0 ? port : await freePort();
-      ingresses.push({ process: start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, PORT: String(p) }), baseUrl: `http://127.0.0.1:${p}`, port: p });
+      ingresses.push({ process: start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, ...opts.ingressEnv?.[i], PORT: String(p) }), baseUrl: `http://127.0.0.1:${p}`, port: p });
     }
     const ingress = ingresses[0].process;
     const dashboardPort = opts.dashboardPort || ((await portFree(port + 1)) ? port + 1 : await freePort());

@@ -12,6 +12,7 @@ import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
 import { tracer, traceparentOf } from '../telemetry/tracing';
+import { F } from '../wire/frames';
 import { ClientResponse } from './client';
 import type { Dispatcher } from './dispatch';
 
@@ -162,7 +163,12 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
       })
       .catch((err: unknown) => {
         if (!client) admission?.release();
-        if (!aborted) sendError(res, err, admission?.headers);
+        if (aborted) return;
+        if (body && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
+          const model = streamedModel(body);
+          if (model !== null) return failStreamAtOnce(res, err, model, startedAt, opts.maxBacklogBytes);
+        }
+        sendError(res, err, admission?.headers);
       });
   });
 }
@@ -178,6 +184,28 @@ async function authenticate(keys: KeyStore, header: string): Promise<string> {
   }
   if (!id) throw new HttpError(401, 'Invalid or revoked API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.', 'invalid_request_error', 'invalid_api_key');
   return id;
+}
+
+/** The model of a request that asks for a stream, or null (an invalid body gets its own 400 next time). */
+function streamedModel(body: Buffer): string | null {
+  try {
+    const request = parseRequest(body);
+    return request.stream === true ? request.model : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Codex hides the body of an HTTP 429 (it prints "exceeded retry limit, last status: 429"), but it
+ * shows a stream's rate_limit_exceeded failure and retries after the "try again in Ns" it names:
+ * so Codex's streams learn of a rate limit as a stream that fails at once.
+ */
+function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, startedAt: number, maxBacklogBytes: number): void {
+  const client = new ClientResponse(res, new ResponseStream(`resp_${randomBytes(12).toString('hex')}`, model), {
+    stream: true, maxBacklogBytes, startedAt, headers: err.headers, onDone: () => undefined, onDrop: () => undefined,
+  });
+  client.onFrames([[F.Started], [F.Failed, err.body, err.status, err.retryAfterSeconds]]);
 }
 
 function unknownModel(model: string): HttpError {
