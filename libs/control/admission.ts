@@ -113,6 +113,9 @@ export class Limits {
   private readonly matchers = new Map<string, (model: string) => boolean>();
 
   constructor(private readonly redis: Redis, private readonly opts: AdmissionOptions) {
+    // EVALSHA (ioredis loads the script on first use): the script's text is not sent, hashed and
+    // looked up again on every request.
+    if (!('rhAdmit' in redis)) redis.defineCommand('rhAdmit', { numberOfKeys: 1, lua: ADMIT });
     this.renew = setInterval(() => this.renewLeases(), Math.max(100, Math.floor(opts.leaseTtlMs / 3)));
     this.renew.unref();
   }
@@ -131,7 +134,7 @@ export class Limits {
     const lease = randomBytes(9).toString('base64url');
     let r: string[];
     try {
-      r = (await this.redis.eval(ADMIT, 1, keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs)) as string[];
+      r = (await (this.redis as Redis & { rhAdmit: (...args: Array<string | number>) => Promise<string[]> }).rhAdmit(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs));
     } catch {
       return this.storeDown(hash, now);
     }
