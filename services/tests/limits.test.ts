@@ -30,10 +30,11 @@ t.before(async () => {
       ],
     },
   ], {
-    ingresses: 2,
-    // A short rate window (60 s in production), so a test can wait one out.
-    env: { ROUTERHUB_RATE_WINDOW_MS: String(WINDOW_MS), ROUTERHUB_WORKER_DEAD_MS: '2000' },
-    ingressEnv: [{}, { ROUTERHUB_RATE_LIMITS_FAIL_OPEN: '1' }],
+    // Two ingresses serve the tests; a third is killed by one.
+    ingresses: 3,
+    // A short rate window (60 s in production), so a test can wait one out; short leases likewise.
+    env: { ROUTERHUB_RATE_WINDOW_MS: String(WINDOW_MS), ROUTERHUB_WORKER_DEAD_MS: '2000', ROUTERHUB_LEASE_TTL_MS: '1500' },
+    ingressEnv: [{}, { ROUTERHUB_RATE_LIMITS_FAIL_OPEN: '1' }, {}],
   });
   dash = tc.cluster.dashboardUrl;
   ingressA = tc.cluster.ingresses[0].baseUrl;
@@ -180,6 +181,23 @@ t.test('max_concurrent: a stream whose worker is killed gives its lease back', a
   const r = await ask(ingressB, key);
   t.equal(r.status, 200, 'the lease was released when the ingress gave up on the dead worker');
   await tc.cluster.addWorker();
+});
+
+t.test('max_concurrent: the leases of an ingress that dies lapse', async (t) => {
+  const { key } = await newKey({ max_concurrent: 1 });
+  const doomed = tc.cluster.ingresses[2];
+  tc.mock.script({ parts: [{ type: 'text', text: 'word '.repeat(500) }], delayMs: 50 });
+  let seen!: () => void;
+  const started = new Promise<void>((r) => (seen = r));
+  const stream = ask(doomed.baseUrl, key, {}, { onEvent: (e) => e.data.type === 'response.output_text.delta' && seen() }).catch(() => null);
+  await started;
+  t.equal((await ask(ingressA, key)).status, 429, 'the stream on the third ingress holds the lease');
+  doomed.process.kill('SIGKILL');
+  await stream;
+  const at = Date.now();
+  tc.mock.script({ parts: [{ type: 'text', text: 'ok' }] });
+  t.ok(await waitUntil(async () => (await ask(ingressA, key)).status === 200, 4000, 200), 'admitted once the dead ingress\'s lease lapsed');
+  t.ok(Date.now() - at <= 3000, `within the lease TTL (${Date.now() - at} ms)`);
 });
 
 t.test('a disabled key gets 401 on every ingress at once (GET /v1/models within the key cache\'s 5 s), and works again when enabled', async (t) => {
