@@ -20,6 +20,8 @@ export class FrameBatcher implements FrameSink {
   lastSent = Date.now();
   /** The response's terminal frame once sent (for the request log). */
   terminal: Frame | null = null;
+  /** Output text deltas, kept only when the operator logs bodies (null: not kept). */
+  outputText: string[] | null = null;
 
   constructor(
     private readonly publish: (data: Uint8Array) => void,
@@ -28,6 +30,7 @@ export class FrameBatcher implements FrameSink {
   ) {}
 
   push(frame: Frame): void {
+    if (this.outputText !== null && frame[0] === F.TextDelta) this.outputText.push(frame[2]);
     const last = this.pending[this.pending.length - 1];
     if (last && mergeable(last, frame)) {
       (last as [number, number, string])[2] += frame[2] as string;

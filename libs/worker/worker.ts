@@ -34,7 +34,7 @@ export interface WorkerOptions {
   /** The rpm/tpm window the ingresses use (tokens are counted into it). */
   rateWindowMs: number;
   requestLog: { maxEntries: number; maxAgeMs: number };
-  /** Keep the client's request body in the request log (off: no prompt text is stored). */
+  /** Keep the client's request body and the output text in the request log (off: no prompt or answer text is stored). */
   logBodies: boolean;
 }
 
@@ -117,6 +117,7 @@ export class Worker {
       controller.abort(UNDELIVERABLE);
       out.send([F.Failed, UNDELIVERABLE_ERROR, 502, null]);
     }), this.id);
+    if (this.opts.logBodies) out.outputText = [];
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
     out.push([F.Accepted, this.id]);
@@ -215,7 +216,7 @@ export class Worker {
       cost: cost / 1e6,
       time_to_first_token_ms: trace.firstOutputAt === null ? null : Math.round(trace.firstOutputAt - startedAt),
       duration_ms: Math.round(performance.now() - startedAt),
-      ...(requestBody !== undefined ? { request_body: requestBody } : {}),
+      ...(requestBody !== undefined ? { request_body: requestBody, output_text: out.outputText?.join('') ?? '' } : {}),
     };
     this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
   }

@@ -14,7 +14,7 @@ t.before(async () => {
   tc = await startTestCluster(() => [
     { id: 'test/model', deployments: [{ provider: 'openai-responses' }] },
     { id: 'other/model', deployments: [{ provider: 'openai-responses' }] },
-  ], { adminEmail: 'ops@example.test' });
+  ], { adminEmail: 'ops@example.test', env: { ROUTERHUB_LOG_BODIES: '1' } });
   dash = tc.cluster.dashboardUrl;
 });
 t.teardown(() => tc.stop());
@@ -225,6 +225,16 @@ t.test('usage reads back per day, model, key, account and deployment, equal to w
   const rec = (await admin('GET', `/api/v1/keys/${key.data.id}`)).body.data;
   t.equal(Math.round(rec.usage * 1e6), Math.round(cost * 1e6));
   t.equal(rec.usage_daily, rec.usage);
+});
+
+t.test('with ROUTERHUB_LOG_BODIES=1 the request log keeps the request body and the output text', async (t) => {
+  const key = (await admin('POST', '/api/v1/keys', { name: 'bodies' })).body;
+  tc.mock.script({ parts: [{ type: 'text', text: 'the logged answer' }] });
+  await postResponses(tc.cluster.baseUrl, key.key, { model: 'test/model', input: 'the logged prompt', stream: true });
+  t.ok(await waitUntil(async () => (await admin('GET', `/api/v1/requests?key_id=${key.data.id}`)).body.data.length === 1, 3000));
+  const [rec] = (await admin('GET', `/api/v1/requests?key_id=${key.data.id}`)).body.data;
+  t.match(JSON.parse(rec.request_body), { input: 'the logged prompt' });
+  t.equal(rec.output_text, 'the logged answer');
 });
 
 t.test('npm run admin -- create-user and npm run keys -- create --admin', async (t) => {
