@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Set-up shared by `npm start`, `npm test` and `npm run bench`: install what a fresh Debian machine
-// lacks (npm dependencies, nats-server, redis-server), then build. Idempotent and quick when done.
+// lacks (npm dependencies, nats-server, redis-server; chromium for the dashboard's browser test), then
+// build (tsc, and the dashboard's web app with esbuild). Idempotent and quick when done.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,5 +38,25 @@ if (missing.length > 0) {
   }
 }
 
-console.log('[setup] building (tsc)');
+// The dashboard's browser test drives Debian's chromium (playwright-core, no browser download).
+// Only `npm test` needs it: `npm start` goes on without it.
+if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
+  console.log('[setup] installing chromium with apt-get (for the dashboard browser test)');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
+  try {
+    apt('install', '-y', '-qq', 'chromium');
+  } catch {
+    try {
+      apt('update', '-qq');
+      apt('install', '-y', '-qq', 'chromium');
+    } catch {
+      console.error('[setup] could not install chromium: install the Debian package "chromium" by hand to run the dashboard browser test.');
+      process.exit(1);
+    }
+  }
+}
+
+console.log('[setup] building (tsc, dashboard web app)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+run(process.execPath, [join(root, 'libs', 'dashboard', 'build.mjs')]);

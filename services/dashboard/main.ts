@@ -1,9 +1,15 @@
 // Dashboard process: wiring only. An HTTP server (node:http) on ROUTERHUB_DASHBOARD_PORT (default:
 // the ingress port + 1) whose handlers run in order: the control API (libs/control) takes /api/…;
-// the dashboard's static files plug in as the next handler in `handlers` below.
+// /api/v1/models (the catalog with deployment health, libs/dashboard) is answered before it, and the
+// web app's static files after it.
+import { join } from 'node:path';
 import { ControlPlane } from '../../libs/control/api';
 import { bootstrap } from '../../libs/control/bootstrap';
 import { createDashboardServer, type Handler } from '../../libs/control/http';
+import { modelsHandler } from '../../libs/dashboard/models';
+import { staticFiles } from '../../libs/dashboard/static';
+import { FAMILIES } from '../../libs/providers/index';
+import { ModelCatalog } from '../../libs/routing/catalog';
 import { connectRedis } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
@@ -20,15 +26,17 @@ runProcess(log, async () => {
     rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
     requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
   });
-  const handlers: Handler[] = [control.handler()];
-  const server = createDashboardServer(handlers, log);
   const host = env.HOST ?? '127.0.0.1';
+  const catalog = ModelCatalog.load(env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json'), FAMILIES);
+  const ingressUrl = env.ROUTERHUB_PUBLIC_URL ?? `http://${host}:${env.PORT ?? 8080}`;
+  const handlers: Handler[] = [modelsHandler(control, catalog, ingressUrl), control.handler(), staticFiles()];
+  const server = createDashboardServer(handlers, log);
   const port = Number(env.ROUTERHUB_DASHBOARD_PORT || Number(env.PORT ?? 8080) + 1);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${host}:${port} (${err.message})`)));
     server.listen(port, host, resolve);
   });
-  log(`control API on http://${host}:${port}/api/v1/`);
+  log(`dashboard on http://${host}:${port}/, control API on /api/v1/`);
   return async () => {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -1,0 +1,34 @@
+// Models: the catalog (GET /api/v1/models): prices, context window, deployments with their provider
+// family and their errors and rate limits in the last hour, and a "Use with Codex" snippet per model.
+import { get } from '../api.js';
+import { CodexSnippet, ErrorNote, fmtInt, html, usePoll } from '../ui.js';
+
+const price = (p, f) => (p && p[f] !== undefined ? `$${p[f]}` : '–');
+
+export function ModelsPage() {
+  const models = usePoll(() => get('/api/v1/models'), []);
+  const list = models.data?.data ?? [];
+  return html`<${ErrorNote} error=${models.error} />
+    <p class="hint">Prices are USD per million tokens. Health counts this deployment's errors and rate limits in the last hour, failed failover attempts included.</p>
+    ${list.map((m) => html`<section class="card model" aria-labelledby=${`m-${m.id}`}>
+      <h2 id=${`m-${m.id}`}>${m.display_name} <code>${m.id}</code></h2>
+      <dl class="kv inline">
+        <dt>Context window</dt><dd>${m.context_window ? `${fmtInt(m.context_window)} tokens` : '–'}</dd>
+        <dt>Input</dt><dd>${price(m.pricing, 'input')}</dd>
+        <dt>Cached input</dt><dd>${price(m.pricing, 'cached_input')}</dd>
+        <dt>Output</dt><dd>${price(m.pricing, 'output')}</dd>
+        <dt>Reasoning</dt><dd>${m.reasoning ? 'yes' : 'no'}</dd>
+      </dl>
+      <table class="data" aria-label=${`Deployments of ${m.id}`}>
+        <thead><tr><th scope="col">Deployment</th><th scope="col">Provider family</th><th scope="col">Priority</th><th scope="col">Price (in / cached / out)</th><th scope="col">Requests (1 h)</th><th scope="col">Errors (1 h)</th><th scope="col">Rate limited (1 h)</th></tr></thead>
+        <tbody>${m.deployments.map((d) => html`<tr>
+          <th scope="row"><code>${d.id}</code></th><td>${d.provider}</td><td>${d.priority}</td>
+          <td>${d.pricing ? `${price(d.pricing, 'input')} / ${price(d.pricing, 'cached_input')} / ${price(d.pricing, 'output')}` : 'model price'}</td>
+          <td>${fmtInt(d.health_last_hour.requests)}</td>
+          <td class=${d.health_last_hour.errors ? 'bad' : ''}>${fmtInt(d.health_last_hour.errors)}</td>
+          <td class=${d.health_last_hour.rate_limited ? 'bad' : ''}>${fmtInt(d.health_last_hour.rate_limited)}</td>
+        </tr>`)}</tbody>
+      </table>
+      <details><summary>Use with Codex</summary><${CodexSnippet} id=${`codex-${m.id.replace(/[^A-Za-z0-9]/g, '-')}`} ingressUrl=${models.data.ingress_url} model=${m.id} /></details>
+    </section>`)}`;
+}
