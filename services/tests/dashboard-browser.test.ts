@@ -129,6 +129,7 @@ t.test('the admin creates a limited key for the account; it is shown once with a
   const shown = page.getByTestId('new-key');
   await shown.waitFor();
   apiKey = (await shown.getByTestId('new-key-value').innerText()).trim();
+  t.equal(await form.getByRole('alert').count(), 0, 'no error under the form');
   t.match(apiKey, /^sk-rh-[A-Za-z0-9_-]{20,}$/);
   await shown.getByRole('button', { name: 'Copy key' }).click();
   t.equal(await readClipboard(), apiKey, 'the copy button put the key on the clipboard');

@@ -76,13 +76,14 @@ function CreateKey({ accountId, me, onCreated }) {
   const [error, setError] = useState(null);
   const submit = async (e) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget);
+    const form = e.currentTarget;
+    const f = new FormData(form);
     setError(null);
     try {
       const body = { name: String(f.get('name')).trim(), ...limitsOf(f, false) };
       if (me.role === 'admin' && accountId) body.account_id = accountId;
       onCreated(await api('POST', '/api/v1/keys', body));
-      e.currentTarget.reset();
+      form.reset();
     } catch (err) {
       setError(err);
     }
