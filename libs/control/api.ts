@@ -182,8 +182,16 @@ export class ControlPlane {
     const password = body.password;
     if (typeof password !== 'string' || password === '') throw bad('password', '"password" is required (a string).');
     if (c.req.headers.origin) this.checkOrigin(c.req);
+    const wait = await this.sessions.signInBlockedFor(email);
+    if (wait > 0) {
+      throw new HttpError(429, `Too many wrong passwords for ${email}. Try again in ${wait}s, or ask an admin to set a new password.`, 'invalid_request_error', 'too_many_sign_in_attempts', 'password', wait);
+    }
     const user = await this.users.authenticate(email, password);
-    if (!user) throw new HttpError(401, 'Wrong email or password.', 'invalid_request_error', 'invalid_credentials');
+    if (!user) {
+      await this.sessions.recordSignInFailure(email);
+      throw new HttpError(401, 'Wrong email or password.', 'invalid_request_error', 'invalid_credentials');
+    }
+    await this.sessions.clearSignInFailures(email);
     const token = await this.sessions.create(user.id);
     const secure = c.req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
     sendJson(c.res, 200, { data: { user, expires_at: new Date(Date.now() + this.opts.sessionTtlSeconds * 1000).toISOString() } }, {

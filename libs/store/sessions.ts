@@ -5,6 +5,11 @@ import { hashKey } from './keys';
 import type { Redis } from './redis';
 
 const sessionKey = (token: string) => `rh:session:${hashKey(token)}`;
+const failuresKey = (email: string) => `rh:signin-failures:${hashKey(email.toLowerCase())}`;
+
+/** Wrong passwords one email may have within the window before sign-in is refused until it ends. */
+export const SIGN_IN_MAX_FAILURES = 5;
+export const SIGN_IN_WINDOW_SECONDS = 900;
 
 export class SessionStore {
   constructor(private readonly redis: Redis, readonly ttlSeconds: number) {}
@@ -22,5 +27,20 @@ export class SessionStore {
 
   async end(token: string): Promise<void> {
     await this.redis.del(sessionKey(token));
+  }
+
+  /** Seconds until this email may try again, or 0: guessing passwords costs a window per few tries. */
+  async signInBlockedFor(email: string): Promise<number> {
+    const [failures, ttl] = await this.redis.multi().get(failuresKey(email)).ttl(failuresKey(email)).exec() as [[null, string | null], [null, number]];
+    return Number(failures[1] ?? 0) >= SIGN_IN_MAX_FAILURES ? Math.max(1, ttl[1]) : 0;
+  }
+
+  /** Counts a wrong password; the window starts at the first failure, so it cannot be kept open forever. */
+  async recordSignInFailure(email: string): Promise<void> {
+    await this.redis.multi().incr(failuresKey(email)).expire(failuresKey(email), SIGN_IN_WINDOW_SECONDS, 'NX').exec();
+  }
+
+  async clearSignInFailures(email: string): Promise<void> {
+    await this.redis.del(failuresKey(email));
   }
 }

@@ -63,6 +63,22 @@ t.test('the first admin signs in with the generated password; the session is an 
   t.equal(after.body.error.code, 'invalid_session');
 });
 
+t.test('wrong passwords are rate limited per email: after 5 the right one waits too, with Retry-After', async (t) => {
+  const email = 'guessed@example.test';
+  const password = 'the-right-password-1';
+  t.equal((await admin('POST', '/api/v1/users', { email, password, role: 'member', account_id: 'default' })).status, 201);
+  for (let i = 0; i < 5; i++) {
+    t.equal((await api(dash, 'POST', '/api/v1/session', { body: { email, password: `wrong-${i}-password` } })).status, 401);
+  }
+  const blocked = await api(dash, 'POST', '/api/v1/session', { body: { email: email.toUpperCase(), password } });
+  t.equal(blocked.status, 429, 'the sixth try is refused, whatever the case of the email and even with the right password');
+  t.equal(blocked.body.error.code, 'too_many_sign_in_attempts');
+  t.match(blocked.body.error.message, /Try again in \d+s/);
+  t.ok(Number(blocked.headers.get('retry-after')) > 0);
+  const other = await api(dash, 'POST', '/api/v1/session', { body: { email: tc.cluster.firstAdmin!.email, password: tc.cluster.firstAdmin!.password } });
+  t.equal(other.status, 200, 'another email is not affected');
+});
+
 t.test('an admin with a management key creates an account and a limited key, changes it, and revokes it', async (t) => {
   const acct = await admin('POST', '/api/v1/accounts', { name: 'Team A', limit: 25, limit_reset: 'monthly' });
   t.equal(acct.status, 201);
