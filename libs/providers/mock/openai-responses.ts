@@ -32,7 +32,7 @@ export const openaiResponsesWire: MockWire = {
     const out: string[] = [];
     const emit = (ev: Json) => out.push(typedEvent({ ...ev, sequence_number: seq++ }));
     const response = (status: string, extra: Json = {}) => ({
-      id, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [], ...extra,
+      id, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [], ...turn.responseFields, ...extra,
     });
     emit({ type: 'response.created', response: response('in_progress') });
     emit({ type: 'response.in_progress', response: response('in_progress') });
