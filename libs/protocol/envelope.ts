@@ -88,8 +88,8 @@ export function pickUpstreamSettings(response: Record<string, unknown>): Record<
 
 /** Function tools echo with every field the spec requires (null when the client sent none). */
 function echoTool(tool: Tool): Tool {
-  if (tool.type !== 'function') return tool;
   const t = tool as Record<string, unknown>;
+  if (tool.type !== 'function' || (t.description !== undefined && t.parameters !== undefined && t.strict !== undefined)) return tool;
   return { ...tool, description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null } as Tool;
 }
 
