@@ -94,13 +94,15 @@ function echoTool(tool: Tool): Tool {
 }
 
 // A fleet of Codex instances sends the same instructions and tools in every request: responses in
-// flight share one copy of each serialized text instead of holding ~40 KB apiece.
+// flight share one copy of each serialized text instead of holding one apiece. Bounded in count and
+// in characters, so that the cache itself never holds much after the streams are gone.
 const INTERN_MIN_CHARS = 1024;
+const INTERN_MAX_CHARS = 256 * 1024;
 const INTERN_MAX_ENTRIES = 64;
 const interned = new Map<string, string>();
 
 function intern(s: string): string {
-  if (s.length < INTERN_MIN_CHARS) return s;
+  if (s.length < INTERN_MIN_CHARS || s.length > INTERN_MAX_CHARS) return s;
   const known = interned.get(s);
   if (known !== undefined) return known;
   if (interned.size >= INTERN_MAX_ENTRIES) interned.delete(interned.keys().next().value!);
