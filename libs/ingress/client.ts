@@ -49,12 +49,21 @@ export class ClientResponse implements ResponseListener {
     if (!this.opts.stream) return this.collect(frames);
     let text = '';
     let terminal = false;
+    // An upstream's 200 commits the stream at the end of its batch (or at its first output): the
+    // upstream's own response settings that came with it then reach `response.created`.
+    let started = false;
     for (const f of frames) {
       switch (f[0]) {
         case F.Accepted:
           continue;
+        case F.Started:
+          started = true;
+          continue;
+        case F.ResponseFields:
+          this.rs.frame(f);
+          continue;
         case F.Failed:
-          if (!this.committed) return this.error(f[2], f[1], f[3]);
+          if (!this.committed && !started) return this.error(f[2], f[1], f[3]);
           terminal = true;
           break;
         case F.Completed:
@@ -70,6 +79,7 @@ export class ClientResponse implements ResponseListener {
       if (!this.committed) text += this.commit();
       text += this.rs.frame(f);
     }
+    if (started && !this.committed) text += this.commit();
     if (text) this.write(text, terminal);
   }
 
@@ -85,7 +95,7 @@ export class ClientResponse implements ResponseListener {
       if (f[0] === F.Failed) return this.error(f[2], f[1], f[3]);
       this.rs.frame(f);
       if (f[0] === F.Completed) {
-        const body = JSON.stringify(this.rs.envelope(this.rs.terminal ?? 'completed'));
+        const body = this.rs.responseJson(this.rs.terminal ?? 'completed');
         this.finishWith('200 OK', 'application/json', body, this.rs.terminal ?? 'completed');
         return;
       }

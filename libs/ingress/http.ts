@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import { errorJson, HttpError, statusLine } from '../protocol/errors';
+import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
@@ -125,17 +126,18 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         const raw = body!;
         body = null;
         const request = parseRequest(raw);
-        // Closures below outlive the request object; they keep only its model name (a Codex request
-        // parses to a few hundred KB of objects, per stream).
+        // Closures below outlive the request object; they keep only its model name and its settings
+        // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
         admitted.checkModel(model);
         const plan = opts.catalog.plan(model);
         if (!plan) throw unknownModel(model);
+        const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
         const span = tracer.startSpan('ingress.response', { attributes: { 'routerhub.model': model, 'routerhub.response_id': id } });
         metrics.activeStreams.inc();
-        client = new ClientResponse(res, new ResponseStream(id, model), {
+        client = new ClientResponse(res, new ResponseStream(id, model, settings), {
           stream: request.stream === true,
           maxBacklogBytes: opts.maxBacklogBytes,
           startedAt,

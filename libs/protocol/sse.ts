@@ -1,22 +1,11 @@
 // The Responses SSE serializer: a pure function of the frames of one response to `response.*` event
 // text, with `sequence_number` on every event. One ResponseStream per response holds its state
 // (sequence counter, done items, per-item event prefixes) so that the per-token path is string
-// concatenation around one JSON.stringify of the delta.
+// concatenation around one JSON.stringify of the delta. The events and the Response object follow
+// the Open Responses specification (libs/protocol/spec/openresponses.json).
 import { F, type Frame } from '../wire/frames';
+import { ResponseSettings } from './envelope';
 import type { ApiError, OutputItem, ResponseStatus, Usage } from './types';
-
-export interface ResponseEnvelope {
-  id: string;
-  object: 'response';
-  created_at: number;
-  status: ResponseStatus;
-  model: string;
-  output: OutputItem[];
-  usage: Usage | null;
-  error: ApiError | null;
-  incomplete_details: { reason: string } | null;
-  metadata: Record<string, string>;
-}
 
 interface ItemPrefixes { delta: string; id: string }
 
@@ -25,27 +14,34 @@ export class ResponseStream {
   private readonly done: Array<OutputItem | undefined> = [];
   private readonly prefixes = new Map<number, ItemPrefixes>();
   private readonly summaryParts = new Map<number, number>();
+  /** `{"id":…,"object":"response","created_at":…,"status":"` : the Response object's fixed start. */
+  private readonly head: string;
   /** Set once the terminal event was serialized. */
   terminal: 'completed' | 'incomplete' | 'failed' | null = null;
   usage: Usage | null = null;
   error: ApiError | null = null;
   incompleteReason: string | null = null;
+  completedAt: number | null = null;
 
   constructor(
     readonly id: string,
     readonly model: string,
+    /** The request's side of the Response object, serialized once for every event that carries it. */
+    private readonly settings: ResponseSettings = ResponseSettings.fromRequest({ model, input: [] }),
     readonly createdAt = Math.floor(Date.now() / 1000),
-  ) {}
+  ) {
+    this.head = `{"id":${JSON.stringify(id)},"object":"response","created_at":${createdAt},"model":${JSON.stringify(model)},"status":"`;
+  }
 
   /** `response.created` and `response.in_progress`: the stream is committed. */
   start(): string {
-    const r = JSON.stringify(this.envelope('in_progress'));
+    const r = this.responseJson('in_progress');
     return this.event('response.created', `"response":${r}`) + this.event('response.in_progress', `"response":${r}`);
   }
 
   /** A harmless event that resets the client's idle timer during long upstream silences. */
   keepalive(): string {
-    return this.event('response.in_progress', `"response":${JSON.stringify(this.envelope('in_progress'))}`);
+    return this.event('response.in_progress', `"response":${this.responseJson('in_progress')}`);
   }
 
   /** SSE text for one frame ('' for frames the client does not see). */
@@ -67,11 +63,15 @@ export class ResponseStream {
         return this.completed(f[1], f[2]);
       case F.Failed:
         return this.failed(f[1]);
+      case F.ResponseFields:
+        this.settings.override(f[1]);
+        return '';
       case F.Accepted:
       case F.Started:
       case F.Keepalive:
         return '';
     }
+    return ''; // a frame kind from a newer worker
   }
 
   /** The terminal event for a response that failed outside the worker (lost worker, lost frames). */
@@ -81,23 +81,16 @@ export class ResponseStream {
     this.error = error;
     // Codex reads the nested `error` object of an `error` event, then `response.failed`.
     return this.event('error', `"error":${JSON.stringify(error)}`) +
-      this.event('response.failed', `"response":${JSON.stringify(this.envelope('failed'))}`);
+      this.event('response.failed', `"response":${this.responseJson('failed')}`);
   }
 
-  /** The response object as `stream: false` returns it and as terminal events carry it. */
-  envelope(status: ResponseStatus): ResponseEnvelope {
-    return {
-      id: this.id,
-      object: 'response',
-      created_at: this.createdAt,
-      status,
-      model: this.model,
-      output: status === 'in_progress' ? [] : this.done.filter((i): i is OutputItem => i !== undefined),
-      usage: this.usage,
-      error: this.error,
-      incomplete_details: this.incompleteReason ? { reason: this.incompleteReason } : null,
-      metadata: {},
-    };
+  /** The Response object (JSON text) as `stream: false` returns it and as lifecycle events carry it. */
+  responseJson(status: ResponseStatus): string {
+    const output = status === 'in_progress' ? '[]' : JSON.stringify(this.done.filter((i): i is OutputItem => i !== undefined));
+    // The spec's Error has a string `code`; an error without one is named by its type.
+    const error = this.error ? JSON.stringify({ ...this.error, code: this.error.code ?? this.error.type }) : 'null';
+    const incomplete = this.incompleteReason ? `{"reason":${JSON.stringify(this.incompleteReason)}}` : 'null';
+    return `${this.head}${status}","completed_at":${this.completedAt ?? 'null'},"output":${output},"usage":${this.usage ? JSON.stringify(this.usage) : 'null'},"error":${error},"incomplete_details":${incomplete},${this.settings.json}}`;
   }
 
   private completed(usage: Usage | null, incompleteReason: string | null): string {
@@ -105,11 +98,13 @@ export class ResponseStream {
     this.usage = usage;
     this.incompleteReason = incompleteReason;
     this.terminal = incompleteReason ? 'incomplete' : 'completed';
-    return this.event(`response.${this.terminal}`, `"response":${JSON.stringify(this.envelope(this.terminal))}`);
+    if (this.terminal === 'completed') this.completedAt = Math.floor(Date.now() / 1000);
+    return this.event(`response.${this.terminal}`, `"response":${this.responseJson(this.terminal)}`);
   }
 
-  private itemAdded(index: number, item: OutputItem): string {
-    const id = item.id ?? `item_${this.id}_${index}`;
+  private itemAdded(index: number, added: OutputItem): string {
+    const id = added.id ?? `item_${this.id}_${index}`;
+    const item = conform(added, id, 'in_progress');
     this.prefixes.set(index, { id, delta: `,"item_id":${JSON.stringify(id)},"output_index":${index}` });
     let text = this.event('response.output_item.added', `"output_index":${index},"item":${JSON.stringify(item)}`);
     if (item.type === 'message') {
@@ -136,29 +131,30 @@ export class ResponseStream {
     return text + this.delta(index, 'response.reasoning_summary_text.delta', delta, `,"summary_index":${summaryIndex}`);
   }
 
-  private itemDone(index: number, item: OutputItem): string {
+  private itemDone(index: number, finished: OutputItem): string {
     const p = this.prefixes.get(index);
-    const where = p ? `${p.delta}` : `,"output_index":${index}`;
+    const id = p?.id ?? finished.id ?? `item_${this.id}_${index}`;
+    const item = conform(finished, id, 'completed');
+    const where = `"item_id":${JSON.stringify(id)},"output_index":${index}`;
     let text = '';
     switch (item.type) {
       case 'message': {
-        const content = Array.isArray(item.content) ? item.content : [];
-        const part = content[0] ?? { type: 'output_text', text: '', annotations: [] };
+        const part = item.content[0] ?? { type: 'output_text', text: '', annotations: [] };
         const value = (part as { text?: string }).text ?? '';
-        text += this.event('response.output_text.done', `${where.slice(1)},"content_index":0,"text":${JSON.stringify(value)}`);
-        text += this.event('response.content_part.done', `${where.slice(1)},"content_index":0,"part":${JSON.stringify(part)}`);
+        text += this.event('response.output_text.done', `${where},"content_index":0,"text":${JSON.stringify(value)}`);
+        text += this.event('response.content_part.done', `${where},"content_index":0,"part":${JSON.stringify(part)}`);
         break;
       }
       case 'function_call':
-        text += this.event('response.function_call_arguments.done', `${where.slice(1)},"arguments":${JSON.stringify(item.arguments)}`);
+        text += this.event('response.function_call_arguments.done', `${where},"arguments":${JSON.stringify(item.arguments)}`);
         break;
       case 'custom_tool_call':
-        text += this.event('response.custom_tool_call_input.done', `${where.slice(1)},"input":${JSON.stringify(item.input)}`);
+        text += this.event('response.custom_tool_call_input.done', `${where},"input":${JSON.stringify(item.input)}`);
         break;
       case 'reasoning':
         item.summary.forEach((s, i) => {
-          text += this.event('response.reasoning_summary_text.done', `${where.slice(1)},"summary_index":${i},"text":${JSON.stringify(s.text)}`);
-          text += this.event('response.reasoning_summary_part.done', `${where.slice(1)},"summary_index":${i},"part":${JSON.stringify(s)}`);
+          text += this.event('response.reasoning_summary_text.done', `${where},"summary_index":${i},"text":${JSON.stringify(s.text)}`);
+          text += this.event('response.reasoning_summary_part.done', `${where},"summary_index":${i},"part":${JSON.stringify(s)}`);
         });
         break;
     }
@@ -171,5 +167,27 @@ export class ResponseStream {
   /** One event: `fields` is the JSON object's body after `type`, already serialized. */
   private event(type: string, fields: string): string {
     return `event: ${type}\ndata: {"type":"${type}",${fields},"sequence_number":${this.seq++}}\n\n`;
+  }
+}
+
+/**
+ * An output item with what the spec requires of its kind: an id and a status on messages and
+ * function calls, a content array on messages, no null `encrypted_content` on reasoning (an
+ * upstream's complete item may omit or null them). Once per item, never per token.
+ */
+function conform(item: OutputItem, id: string, status: 'in_progress' | 'completed'): OutputItem {
+  switch (item.type) {
+    case 'message':
+      return { ...item, id, status: item.status ?? status, content: Array.isArray(item.content) ? item.content : [] };
+    case 'function_call':
+    case 'custom_tool_call':
+      return { ...item, id, status: item.status ?? status };
+    case 'reasoning': {
+      if (item.id === id && Array.isArray(item.summary) && typeof item.encrypted_content !== 'object') return item;
+      const { encrypted_content, ...rest } = item;
+      return { ...rest, id, summary: Array.isArray(item.summary) ? item.summary : [], ...(typeof encrypted_content === 'string' ? { encrypted_content } : {}) };
+    }
+    default:
+      return item;
   }
 }

@@ -1,6 +1,7 @@
 // openai-responses: an upstream that speaks the Responses API itself (OpenAI, Azure OpenAI, and
 // compatible servers). The request passes through with the fixes Codex needs; the stream maps
 // one-to-one onto frames, with the upstream's complete items used for `output_item.done`.
+import { pickUpstreamSettings } from '../protocol/envelope';
 import type { ApiError, InputItem, OutputItem, ReasoningItem, ResponsesRequest } from '../protocol/types';
 import type { Deployment } from '../routing/catalog';
 import { mapJsonError } from './errors';
@@ -45,6 +46,7 @@ interface UpstreamEvent {
   delta?: string;
   item?: OutputItem & { type: string };
   response?: {
+    [setting: string]: unknown;
     usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } } | null;
     incomplete_details?: { reason?: string } | null;
     error?: Partial<ApiError> | null;
@@ -54,11 +56,16 @@ interface UpstreamEvent {
   message?: string;
 }
 
+const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
 const RETRYABLE_STREAM_CODES = new Set(['server_error', 'rate_limit_exceeded', 'server_is_overloaded', 'slow_down']);
 
 export class ResponsesStreamMapper implements StreamMapper {
   /** Upstream output_index → ours (the same unless the upstream skips indexes). */
   private readonly index = new Map<number, number>();
+
+  /** The upstream's settings last forwarded (JSON), so that an unchanged terminal envelope sends nothing. */
+  private settings = '';
 
   constructor(private readonly out: OutputBuilder) {}
 
@@ -66,6 +73,7 @@ export class ResponsesStreamMapper implements StreamMapper {
     if (data === '[DONE]') return;
     const ev = JSON.parse(data) as UpstreamEvent;
     const at = this.index.get(ev.output_index ?? -1) ?? -1;
+    if (ev.response && (ev.type === 'response.created' || TERMINAL_EVENTS.has(ev.type))) this.forwardSettings(ev.response);
     switch (ev.type) {
       case 'response.output_item.added':
         this.start(ev.output_index ?? this.index.size, ev.item!);
@@ -106,6 +114,14 @@ export class ResponsesStreamMapper implements StreamMapper {
   }
 
   onEnd(): void {}
+
+  private forwardSettings(response: Record<string, unknown>): void {
+    const fields = pickUpstreamSettings(response);
+    const json = fields ? JSON.stringify(fields) : '';
+    if (!fields || json === this.settings) return;
+    this.settings = json;
+    this.out.responseFields(fields);
+  }
 
   private start(upstreamIndex: number, item: OutputItem & { type: string }): void {
     let ours: number;

@@ -117,6 +117,11 @@ export class OutputBuilder {
     this.sink.push([F.CustomInputDelta, index, delta]);
   }
 
+  /** An upstream's own settings for the Response object (temperature, service_tier, …): they replace the request's. */
+  responseFields(fields: Record<string, unknown>): void {
+    this.sink.push([F.ResponseFields, fields]);
+  }
+
   isOpen(index: number): boolean {
     return this.open.has(index);
   }

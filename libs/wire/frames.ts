@@ -19,6 +19,11 @@ export const F = {
   Failed: 9,
   /** The upstream is silent (thinking); the ingress may send a keep-alive event. */
   Keepalive: 10,
+  /**
+   * The upstream's own settings for the Response object (an openai-responses upstream's
+   * temperature, service_tier, …), which replace the request's: sent at most twice per response.
+   */
+  ResponseFields: 11,
 } as const;
 
 export type Frame =
@@ -32,7 +37,8 @@ export type Frame =
   | [typeof F.ItemDone, outputIndex: number, item: OutputItem]
   | [typeof F.Completed, usage: Usage | null, incompleteReason: string | null]
   | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null]
-  | [typeof F.Keepalive];
+  | [typeof F.Keepalive]
+  | [typeof F.ResponseFields, fields: Record<string, unknown>];
 
 export type TerminalFrame = Extract<Frame, [typeof F.Completed | typeof F.Failed, ...unknown[]]>;
 

@@ -22,7 +22,8 @@ export const openaiResponsesWire: MockWire = {
     const input = typeof body.input === 'string' ? [{ type: 'message', role: 'user', content: body.input }] : ((body.input as Json[]) ?? []);
     const toolResults: string[] = [];
     for (let i = input.length - 1; i >= 0 && String(input[i].type).endsWith('_output'); i--) toolResults.unshift(contentText(input[i].output));
-    const lastUser = [...input].reverse().find((i) => i.type === 'message' && i.role === 'user');
+    // A message may come without `type` (the API's easy-input shape, as the SDKs send it).
+    const lastUser = [...input].reverse().find((i) => (i.type ?? 'message') === 'message' && i.role === 'user');
     const tools = ((body.tools as Json[]) ?? []).map((t) => String(t.name ?? t.type));
     return { lastUserText: lastUser ? contentText(lastUser.content) : '', toolResults, tools };
   },
@@ -32,7 +33,7 @@ export const openaiResponsesWire: MockWire = {
     const out: string[] = [];
     const emit = (ev: Json) => out.push(typedEvent({ ...ev, sequence_number: seq++ }));
     const response = (status: string, extra: Json = {}) => ({
-      id, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [], ...extra,
+      id, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [], ...turn.responseFields, ...extra,
     });
     emit({ type: 'response.created', response: response('in_progress') });
     emit({ type: 'response.in_progress', response: response('in_progress') });

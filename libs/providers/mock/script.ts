@@ -29,6 +29,8 @@ export interface MockTurn {
   delayMs?: number;
   /** Silence before the first event, in ms (a model thinking). */
   initialDelayMs?: number;
+  /** openai-responses: the upstream's own settings in its response envelopes (service_tier, top_p, …). */
+  responseFields?: Record<string, unknown>;
 }
 
 /** A request as the mock saw it, for tests to assert on what reached the upstream. */
