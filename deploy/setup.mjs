@@ -3,7 +3,7 @@
 // lacks (npm dependencies, nats-server, redis-server), then build. Idempotent and quick when done.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,20 @@ if (missing.length > 0) {
     process.exit(1);
   }
 }
+
+// A moved or deleted source leaves its old output in dist/, where tap would still run a stale test.
+function pruneStale(dir) {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) pruneStale(path);
+    else if (/\.js(\.map)?$/.test(entry.name)) {
+      const source = join(root, path.slice(join(root, 'dist').length + 1).replace(/\.js(\.map)?$/, '.ts'));
+      if (!existsSync(source)) rmSync(path);
+    }
+  }
+}
+pruneStale(join(root, 'dist'));
 
 console.log('[setup] building (tsc)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
