@@ -4,7 +4,7 @@
 // build (tsc, and the dashboard's web app with esbuild). Idempotent and quick when done.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,6 +56,20 @@ if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
     }
   }
 }
+
+// A moved or deleted source leaves its old output in dist/, where tap would still run a stale test.
+function pruneStale(dir) {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) pruneStale(path);
+    else if (/\.js(\.map)?$/.test(entry.name)) {
+      const source = join(root, path.slice(join(root, 'dist').length + 1).replace(/\.js(\.map)?$/, '.ts'));
+      if (!existsSync(source)) rmSync(path);
+    }
+  }
+}
+pruneStale(join(root, 'dist'));
 
 console.log('[setup] building (tsc, dashboard web app)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);

@@ -1,8 +1,8 @@
 // The provider families RouterHub can route to (one line per family).
-import { anthropic } from './anthropic';
-import { gemini } from './gemini';
-import { openaiChat } from './openai-chat';
-import { openaiResponses } from './openai-responses';
+import { anthropic } from './anthropic/index';
+import { gemini } from './gemini/index';
+import { openaiChat } from './openai-chat/index';
+import { openaiResponses } from './openai-responses/index';
 import type { ProviderAdapter } from './types';
 
 export const adapters: Record<string, ProviderAdapter> = {

@@ -7,11 +7,17 @@ import type { Frame } from '../wire/frames';
 import { OutputBuilder } from './output';
 import type { ProviderAdapter } from './types';
 
-export const FIXTURES = join(__dirname, '..', '..', '..', 'libs', 'providers', 'fixtures');
+/** The sources (fixtures are not compiled into dist/). */
+const PROVIDERS = join(__dirname, '..', '..', '..', 'libs', 'providers');
+
+/** A recording beside its family: `libs/providers/<family>/fixtures/<file>`. */
+export function fixturePath(family: string, file: string): string {
+  return join(PROVIDERS, family, 'fixtures', file);
+}
 
 /** The `data:` payloads of a `.chunks.txt` recording (one JSON document per line). */
 export function chunks(family: string, file: string): string[] {
-  return readFileSync(join(FIXTURES, family, file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return readFileSync(fixturePath(family, file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
 
 export interface Replay { frames: Frame[]; out: OutputBuilder }
@@ -34,5 +40,5 @@ export function replay(
 
 /** The request Codex 0.169 sent on its first turn (captured; about 40 KB with its tools). */
 export function codexRequest(): ResponsesRequest {
-  return (JSON.parse(readFileSync(join(FIXTURES, 'codex', 'request-turn1-gpt55.json'), 'utf8')) as { body: ResponsesRequest }).body;
+  return (JSON.parse(readFileSync(join(PROVIDERS, 'fixtures', 'codex', 'request-turn1-gpt55.json'), 'utf8')) as { body: ResponsesRequest }).body;
 }

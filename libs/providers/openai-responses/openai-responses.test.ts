@@ -1,8 +1,9 @@
 import t from 'tap';
-import { F } from '../wire/frames';
-import { buildRequest, openaiResponses } from './openai-responses';
-import { chunks, replay } from './replay';
-import type { ResponsesRequest } from '../protocol/types';
+import { F } from '../../wire/frames';
+import { openaiResponses } from './index';
+import { buildRequest } from './request';
+import { chunks, replay } from '../replay';
+import type { ResponsesRequest } from '../../protocol/types';
 
 const dep = { provider: 'openai-responses', base_url: 'https://api.example/v1/', model: 'gpt-5.3-codex' };
 

@@ -1,14 +1,16 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiError, FunctionCallItem, InputItem, OutputItem, ReasoningItem, ResponsesRequest, Usage } from '../protocol/types';
-import { F, type Frame } from '../wire/frames';
-import { anthropic, buildRequest, decodeReasoning, toAnthropicRequest, type AnthropicMessage, type ToolResultBlock, type ToolUseBlock } from './anthropic';
-import { anthropicWire } from './mock/anthropic';
-import type { MockTurn } from './mock/script';
-import { MockUpstream } from './mock/server';
-import { CUSTOM_TOOL_INPUT_PARAM } from './output';
-import { chunks, codexRequest, FIXTURES, replay } from './replay';
+import type { ApiError, FunctionCallItem, InputItem, OutputItem, ReasoningItem, ResponsesRequest, Usage } from '../../protocol/types';
+import { F, type Frame } from '../../wire/frames';
+import { anthropic } from './index';
+import { buildRequest, toAnthropicRequest, type AnthropicMessage, type ToolResultBlock, type ToolUseBlock } from './request';
+import { decodeReasoning } from './state';
+import { anthropicWire } from '../mock/anthropic';
+import type { MockTurn } from '../mock/script';
+import { MockUpstream } from '../mock/server';
+import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
+import { chunks, codexRequest, fixturePath, replay } from '../replay';
 
 const dep = { provider: 'anthropic', base_url: 'https://api.anthropic.com/v1/', model: 'claude-sonnet-4-5' };
 const APPLY_PATCH = { type: 'custom', name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: 'start: begin_patch hunk+ end_patch' } } as const;
@@ -96,7 +98,7 @@ t.test('stream: parallel tool calls each get their own item (recorded and rh- fi
 });
 
 t.test('stream: raw SSE wire format (event: lines) is read the same', async (t) => {
-  const events = parseSse(readFileSync(join(FIXTURES, 'anthropic', 'fallback-anthropic.sse'), 'utf8'));
+  const events = parseSse(readFileSync(fixturePath('anthropic', 'fallback-anthropic.sse'), 'utf8'));
   t.equal(events[0].event, 'message_start');
   const r = replay(anthropic, events);
   const [msg, call] = done(r.frames) as [OutputItem, FunctionCallItem];

@@ -1,20 +1,17 @@
-// anthropic: the Anthropic Messages API (`POST {base_url}/messages`, SSE). The request mapper turns a
-// Responses request into a Messages request (developer messages → `system`, tool calls and outputs →
-// paired `tool_use`/`tool_result` blocks, freeform tools → one-string-argument functions, effort →
-// thinking budget); the stream mapper turns Anthropic's content blocks into Responses output items.
+// anthropic request mapper: a Responses request becomes a Messages request (developer messages →
+// `system`, tool calls and outputs → paired `tool_use`/`tool_result` blocks, freeform tools →
+// one-string-argument functions, effort → thinking budget, prompt-cache breakpoints).
 import type {
   ContentPart, CustomTool, CustomToolCallItem, CustomToolCallOutputItem, FunctionCallItem,
   FunctionCallOutputItem, FunctionTool, InputItem, MessageItem, NamespaceTool, ReasoningItem, ResponsesRequest, Tool,
-} from '../protocol/types';
-import type { Deployment } from '../routing/catalog';
-import { httpFailure, mapJsonError, streamFailure } from './errors';
-import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
-import { decodeState, encodeState } from './reasoning-state';
-import { streamingHeaders, upstreamUrl } from './upstream-request';
-import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
-import { makeUsage } from './usage';
+} from '../../protocol/types';
+import type { Deployment } from '../../routing/catalog';
+import { inputItems, parseArgumentsObject, parseDataUrl } from '../input';
+import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
+import { streamingHeaders, upstreamUrl } from '../upstream-request';
+import type { UpstreamRequest } from '../types';
+import { decodeReasoning } from './state';
 
-const NAME = 'Anthropic';
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** `max_tokens` is required by Anthropic; Codex never sends `max_output_tokens`. */
 export const DEFAULT_MAX_TOKENS = 32000;
@@ -66,30 +63,6 @@ export interface AnthropicRequest {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reasoning state carried through Codex in `encrypted_content`.
-
-/**
- * What a reasoning item must give back next turn: Anthropic rejects a thinking block whose text or
- * signature changed. Base64 JSON under an `anthropic` key, so other providers' opaque state (which
- * never decodes to this) is recognised as foreign and dropped.
- */
-export type AnthropicReasoning = { thinking: string; signature: string } | { redacted: string };
-
-export function encodeReasoning(state: AnthropicReasoning): string {
-  return encodeState('anthropic', state);
-}
-
-export function decodeReasoning(encrypted: string | null | undefined): ThinkingBlock | RedactedThinkingBlock | null {
-  // Not ours (an OpenAI encrypted reasoning blob, another family's state): null.
-  const state = decodeState<Record<string, unknown>>('anthropic', encrypted);
-  if (typeof state?.thinking === 'string' && typeof state.signature === 'string' && state.signature !== '') {
-    return { type: 'thinking', thinking: state.thinking, signature: state.signature };
-  }
-  if (typeof state?.redacted === 'string') return { type: 'redacted_thinking', data: state.redacted };
-  return null;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Request: Responses → Messages.
 
 export function toAnthropicRequest(req: ResponsesRequest, deployment: Deployment): AnthropicRequest {
@@ -134,7 +107,7 @@ function thinkingBudget(wanted: number, maxTokens: number, choice: AnthropicTool
 export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[]; messages: AnthropicMessage[] } {
   const system: TextBlock[] = [];
   if (req.instructions) system.push(...textBlocks(req.instructions));
-  const items: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input ?? [];
+  const items: InputItem[] = inputItems(req);
   const messages: AnthropicMessage[] = [];
   // Anthropic requires alternating roles: consecutive items of one role become one turn.
   const push = (role: AnthropicMessage['role'], blocks: AnthropicBlock[]): void => {
@@ -154,7 +127,7 @@ export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[
       }
       case 'function_call': {
         const c = item as FunctionCallItem;
-        push('assistant', [{ type: 'tool_use', id: toolUseId(c.call_id), name: c.name, input: parseArguments(c.arguments) }]);
+        push('assistant', [{ type: 'tool_use', id: toolUseId(c.call_id), name: c.name, input: parseArgumentsObject(c.arguments) }]);
         break;
       }
       case 'custom_tool_call': {
@@ -223,16 +196,6 @@ function toolUseId(callId: string): string {
   return callId.replace(/[^a-zA-Z0-9_-]/g, '_') || 'call';
 }
 
-function parseArguments(args: string): unknown {
-  try {
-    const parsed = JSON.parse(args) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
-  } catch {
-    // A model that produced broken JSON: the call still has to go back, with no arguments.
-  }
-  return {};
-}
-
 function toolResult(id: string, output: string | ContentPart[]): ToolResultBlock {
   const content = typeof output === 'string' ? output : contentBlocks(output);
   // An empty text would be rejected; an absent `content` means "no output".
@@ -261,8 +224,8 @@ function contentBlocks(content: string | ContentPart[]): Array<TextBlock | Image
 
 function imageBlock(url: unknown): ImageBlock | null {
   if (typeof url !== 'string') return null;
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } };
+  const data = parseDataUrl(url);
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   return null;
 }
@@ -343,212 +306,3 @@ export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiK
   headers['anthropic-version'] ??= ANTHROPIC_VERSION;
   return { url: upstreamUrl(deployment, '/messages'), headers, body: JSON.stringify(toAnthropicRequest(req, deployment)) };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Stream: Messages SSE → output items.
-
-interface AnthropicUsage {
-  input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  output_tokens?: number | null;
-  output_tokens_details?: { thinking_tokens?: number | null } | null;
-}
-
-interface StartedBlock {
-  type: string;
-  id?: string;
-  name?: string;
-  input?: unknown;
-  text?: string;
-  thinking?: string;
-  signature?: string;
-  data?: string;
-}
-
-interface BlockDelta { type: string; text?: string; partial_json?: string; thinking?: string; signature?: string }
-
-type AnthropicEvent =
-  | { type: 'message_start'; message?: { usage?: AnthropicUsage | null } }
-  | { type: 'content_block_start'; index: number; content_block: StartedBlock }
-  | { type: 'content_block_delta'; index: number; delta: BlockDelta }
-  | { type: 'content_block_stop'; index: number }
-  | { type: 'message_delta'; delta?: { stop_reason?: string | null }; usage?: AnthropicUsage | null }
-  | { type: 'message_stop' }
-  | { type: 'ping' }
-  | { type: 'error'; error?: { type?: string; message?: string } };
-
-/** An Anthropic content block in progress and the output item it feeds. */
-type OpenBlock =
-  | { kind: 'item'; at: number }
-  | { kind: 'tool'; at: number; args: boolean; initialInput: unknown }
-  | { kind: 'thinking'; at: number; thinking: string; signature: string }
-  | { kind: 'ignored' };
-
-const INCOMPLETE_REASON: Readonly<Record<string, string>> = {
-  max_tokens: 'max_output_tokens',
-  model_context_window_exceeded: 'max_output_tokens',
-  refusal: 'content_filter',
-};
-
-export class AnthropicStreamMapper implements StreamMapper {
-  private readonly blocks = new Map<number, OpenBlock>();
-  private readonly usage = { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, thinking: 0 };
-  private stopReason: string | null = null;
-
-  constructor(private readonly out: OutputBuilder) {}
-
-  onEvent(_event: string | undefined, data: string): void {
-    const ev = JSON.parse(data) as AnthropicEvent;
-    switch (ev.type) {
-      case 'message_start':
-        this.addUsage(ev.message?.usage);
-        return;
-      case 'content_block_start':
-        this.blocks.set(ev.index, this.start(ev.content_block));
-        return;
-      case 'content_block_delta':
-        this.delta(this.blocks.get(ev.index), ev.delta);
-        return;
-      case 'content_block_stop':
-        this.stop(this.blocks.get(ev.index));
-        this.blocks.delete(ev.index);
-        return;
-      case 'message_delta':
-        this.stopReason = ev.delta?.stop_reason ?? this.stopReason;
-        this.addUsage(ev.usage);
-        return;
-      case 'message_stop':
-        this.complete();
-        return;
-      case 'error':
-        this.fail(ev.error?.type ?? 'api_error', ev.error?.message ?? 'the stream reported an error');
-        return;
-      case 'ping':
-        return;
-      default:
-        // Anthropic may add event types (its streaming docs say to handle unknown ones gracefully).
-        return;
-    }
-  }
-
-  onEnd(): void {
-    // A stop_reason means the answer is whole even if message_stop was lost with the connection.
-    if (!this.out.terminal && this.stopReason !== null) this.complete();
-  }
-
-  private start(block: StartedBlock): OpenBlock {
-    switch (block.type) {
-      case 'text': {
-        const at = this.out.startMessage();
-        this.out.appendText(at, block.text ?? '');
-        return { kind: 'item', at };
-      }
-      case 'tool_use':
-        // startToolCall: a call to one of the request's custom tools comes back as a custom_tool_call.
-        return { kind: 'tool', at: this.out.startToolCall(block.id ?? this.out.newId('toolu'), block.name ?? ''), args: false, initialInput: block.input };
-      case 'thinking': {
-        const at = this.out.startReasoning();
-        this.out.appendReasoning(at, block.thinking ?? '');
-        return { kind: 'thinking', at, thinking: block.thinking ?? '', signature: block.signature ?? '' };
-      }
-      case 'redacted_thinking': {
-        // Encrypted thinking: nothing to show, but it must go back next turn.
-        const at = this.out.startReasoning();
-        this.out.setEncryptedContent(at, encodeReasoning({ redacted: block.data ?? '' }));
-        return { kind: 'item', at };
-      }
-      default:
-        // server_tool_use, web_search_tool_result, *_tool_result…: Anthropic ran these itself.
-        return { kind: 'ignored' };
-    }
-  }
-
-  private delta(open: OpenBlock | undefined, delta: BlockDelta): void {
-    if (!open || open.kind === 'ignored') return;
-    switch (delta.type) {
-      case 'text_delta':
-        this.out.appendText(open.at, delta.text ?? '');
-        return;
-      case 'input_json_delta':
-        if (open.kind !== 'tool') return;
-        open.args ||= (delta.partial_json ?? '') !== '';
-        this.out.appendArguments(open.at, delta.partial_json ?? '');
-        return;
-      case 'thinking_delta':
-        if (open.kind !== 'thinking') return;
-        open.thinking += delta.thinking ?? '';
-        this.out.appendReasoning(open.at, delta.thinking ?? '');
-        return;
-      case 'signature_delta':
-        if (open.kind === 'thinking') open.signature += delta.signature ?? '';
-        return;
-      default:
-        // citations_delta and future delta types carry nothing for a Codex turn.
-        return;
-    }
-  }
-
-  private stop(open: OpenBlock | undefined): void {
-    if (!open || open.kind === 'ignored') return;
-    if (open.kind === 'tool' && !open.args && isNonEmptyObject(open.initialInput)) {
-      // Input given whole in content_block_start (no deltas): it is the arguments.
-      this.out.appendArguments(open.at, JSON.stringify(open.initialInput));
-    }
-    if (open.kind === 'thinking' && open.signature !== '') {
-      this.out.setEncryptedContent(open.at, encodeReasoning({ thinking: open.thinking, signature: open.signature }));
-    }
-    this.out.finish(open.at);
-  }
-
-  private addUsage(u: AnthropicUsage | null | undefined): void {
-    if (!u) return;
-    // Fields can come in message_start and again in message_delta; the later values are cumulative.
-    const s = this.usage;
-    s.input = Math.max(s.input, u.input_tokens ?? 0);
-    s.cacheRead = Math.max(s.cacheRead, u.cache_read_input_tokens ?? 0);
-    s.cacheWrite = Math.max(s.cacheWrite, u.cache_creation_input_tokens ?? 0);
-    s.output = Math.max(s.output, u.output_tokens ?? 0);
-    s.thinking = Math.max(s.thinking, u.output_tokens_details?.thinking_tokens ?? 0);
-  }
-
-  private complete(): void {
-    const s = this.usage;
-    // Responses semantics: input includes the cached (read and written) tokens.
-    const usage = makeUsage(s.input + s.cacheRead + s.cacheWrite, s.cacheRead, s.output, s.thinking);
-    this.out.completed(usage, INCOMPLETE_REASON[this.stopReason ?? ''] ?? null);
-  }
-
-  private fail(type: string, message: string): void {
-    const f = streamErrorFailure(type, message);
-    this.out.failed(f.error, f.httpStatus, f.retryable);
-  }
-}
-
-/** An in-stream `error` event (https://docs.anthropic.com/en/api/errors) in terms Codex understands. */
-export function streamErrorFailure(type: string, message: string): UpstreamFailure {
-  const said = `${message} (${type})`;
-  switch (type) {
-    case 'overloaded_error':
-      return streamFailure(NAME, `${said}. Anthropic is overloaded; retry shortly or use another model.`, true, 'server_is_overloaded', 503);
-    case 'rate_limit_error':
-      return streamFailure(NAME, `${said}. Anthropic is rate limiting this deployment; retry shortly.`, true, 'rate_limit_exceeded', 429);
-    case 'api_error':
-      return streamFailure(NAME, `${said}. Anthropic had an internal error; retry the request.`, true);
-    default:
-      // invalid_request_error and the like (a prompt that is too long, say): a retry gets the same answer.
-      return httpFailure(NAME, 400, message, null, type);
-  }
-}
-
-function isNonEmptyObject(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
-}
-
-export const anthropic: ProviderAdapter = {
-  family: 'anthropic',
-  buildRequest,
-  createStreamMapper: (out) => new AnthropicStreamMapper(out),
-  // Anthropic's body is {"type":"error","error":{"type","message"}}: error.type is read as the code.
-  mapError: mapJsonError(NAME),
-};

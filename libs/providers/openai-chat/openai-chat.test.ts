@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { FunctionCallItem, CustomToolCallItem, InputItem, MessageItem, OutputItem, ReasoningItem, ResponsesRequest, Usage } from '../protocol/types';
-import { F, type Frame } from '../wire/frames';
-import { openaiChatWire } from './mock/openai-chat';
-import type { MockTurn } from './mock/script';
-import { buildRequest, openaiChat, toChatRequest, type ChatMessage, type ChatTool } from './openai-chat';
-import { CUSTOM_TOOL_INPUT_PARAM } from './output';
-import { FIXTURES, chunks, codexRequest, replay } from './replay';
+import type { FunctionCallItem, CustomToolCallItem, InputItem, MessageItem, OutputItem, ReasoningItem, ResponsesRequest, Usage } from '../../protocol/types';
+import { F, type Frame } from '../../wire/frames';
+import { openaiChatWire } from '../mock/openai-chat';
+import type { MockTurn } from '../mock/script';
+import { openaiChat } from './index';
+import { buildRequest, toChatRequest, type ChatMessage, type ChatTool } from './request';
+import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
+import { fixturePath, chunks, codexRequest, replay } from '../replay';
 
 const dep = { provider: 'openai-chat', base_url: 'http://localhost:8000/v1/', model: 'Qwen/Qwen3-Coder' };
 const openaiDep = { provider: 'openai-chat', base_url: 'https://api.openai.com/v1', model: 'gpt-4.1' };
@@ -106,7 +107,7 @@ t.test('stream: Azure prompt_filter_results chunk (choices: []) is ignored', asy
 });
 
 t.test('stream: raw .sse with a tool call at index 1 and [DONE]', async (t) => {
-  const data = sseData(readFileSync(join(FIXTURES, 'openai-chat', 'anthropic-fallback-tool-call.sse'), 'utf8'));
+  const data = sseData(readFileSync(fixturePath('openai-chat', 'anthropic-fallback-tool-call.sse'), 'utf8'));
   t.equal(data[data.length - 1], '[DONE]');
   const { frames, out } = replay(openaiChat, data);
   const items = done(frames);

@@ -1,43 +1,11 @@
-// openai-responses: an upstream that speaks the Responses API itself (OpenAI, Azure OpenAI, and
-// compatible servers). The request passes through with the fixes Codex needs; the stream maps
-// one-to-one onto frames, with the upstream's complete items used for `output_item.done`.
-import { pickUpstreamSettings } from '../protocol/envelope';
-import type { ApiError, InputItem, OutputItem, ReasoningItem, ResponsesRequest } from '../protocol/types';
-import type { Deployment } from '../routing/catalog';
-import { mapJsonError } from './errors';
-import type { OutputBuilder } from './output';
-import { isRouterHubState } from './reasoning-state';
-import { streamingHeaders, upstreamUrl } from './upstream-request';
-import type { ProviderAdapter, StreamMapper, UpstreamRequest } from './types';
-import { makeUsage } from './usage';
-
-const NAME = 'OpenAI Responses upstream';
-
-export function toResponsesUpstream(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
-  // Drop what an upstream may reject or must not see: Codex's client_metadata, and the client's
-  // `stream` choice (RouterHub always streams upstream and assembles non-streaming answers itself).
-  const { client_metadata: _cm, ...rest } = req;
-  const body: Record<string, unknown> = { ...rest, model: deployment.model, stream: true };
-  // With store:false the upstream keeps no items, so ids Codex replays ("msg_<uuid>", "rs_…") make it
-  // answer "Item with id … not found" (openai/codex#35739): strip them.
-  if (Array.isArray(req.input)) {
-    // Reasoning another family produced carries RouterHub state an OpenAI upstream cannot read.
-    const input = req.input.filter((i) => !(i.type === 'reasoning' && isRouterHubState((i as ReasoningItem).encrypted_content)));
-    body.input = req.store === true ? input : input.map(stripId);
-  }
-  return body;
-}
-
-function stripId(item: InputItem): InputItem {
-  if (item.id === undefined) return item;
-  const { id: _id, ...rest } = item;
-  return rest as InputItem;
-}
-
-export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers = streamingHeaders(deployment, apiKey ? { authorization: `Bearer ${apiKey}` } : null);
-  return { url: upstreamUrl(deployment, '/responses'), headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
-}
+// openai-responses stream mapper: the upstream's events map one-to-one onto frames, with the
+// upstream's complete items used for `output_item.done`.
+import { pickUpstreamSettings } from '../../protocol/envelope';
+import type { ApiError, OutputItem } from '../../protocol/types';
+import type { OutputBuilder } from '../output';
+import type { StreamMapper } from '../types';
+import { makeUsage } from '../usage';
+import { NAME } from './errors';
 
 interface UpstreamEvent {
   type: string;
@@ -153,9 +121,3 @@ export class ResponsesStreamMapper implements StreamMapper {
   }
 }
 
-export const openaiResponses: ProviderAdapter = {
-  family: 'openai-responses',
-  buildRequest,
-  createStreamMapper: (out) => new ResponsesStreamMapper(out),
-  mapError: mapJsonError(NAME),
-};

@@ -1,12 +1,16 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { F, type Frame } from '../wire/frames';
-import type { InputItem, OutputItem, ReasoningItem, ResponsesRequest, Tool, Usage } from '../protocol/types';
-import { buildRequest, cleanSchema, decodeGeminiState, gemini, parseJsonPath, toGeminiRequest } from './gemini';
-import { geminiWire } from './mock/gemini';
-import type { MockTurn } from './mock/script';
-import { chunks, codexRequest, FIXTURES, replay } from './replay';
+import { F, type Frame } from '../../wire/frames';
+import type { InputItem, OutputItem, ReasoningItem, ResponsesRequest, Tool, Usage } from '../../protocol/types';
+import { gemini } from './index';
+import { buildRequest, toGeminiRequest } from './request';
+import { cleanSchema } from './schema';
+import { decodeGeminiState } from './state';
+import { parseJsonPath } from './stream';
+import { geminiWire } from '../mock/gemini';
+import type { MockTurn } from '../mock/script';
+import { chunks, codexRequest, fixturePath, replay } from '../replay';
 
 type Json = Record<string, any>; // test assertions walk arbitrary Gemini JSON
 
@@ -18,7 +22,7 @@ const ofType = <T extends OutputItem['type']>(frames: Frame[], type: T) => done(
 const text = (frames: Frame[]) => frames.filter((f) => f[0] === F.TextDelta).map((f) => f[2]).join('');
 const usageOf = (out: { terminal: unknown }) => (out.terminal as [number, Usage | null, string | null])[1]!;
 const sigsOf = (frames: Frame[]) => ofType(frames, 'reasoning').flatMap((r) => decodeGeminiState(r.encrypted_content) ?? []);
-const fixtureJson = (file: string) => JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, 'gemini', file), 'utf8')));
+const fixtureJson = (file: string) => JSON.stringify(JSON.parse(readFileSync(fixturePath('gemini', file), 'utf8')));
 const sigInFixture = (file: string, n = 0) => chunks('gemini', file).flatMap((l) => [...l.matchAll(/"thoughtSignature":"([^"]+)"/g)].map((m) => m[1]))[n];
 
 /** The next turn as Codex would send it: history + this response's items + tool outputs. */
@@ -457,7 +461,7 @@ t.test('mock: stops, stream errors, request view and error bodies', async (t) =>
 // Errors
 
 t.test('errors: Google error bodies', async (t) => {
-  const quota = readFileSync(join(FIXTURES, 'gemini', 'google-429-retry-info.json'), 'utf8');
+  const quota = readFileSync(fixturePath('gemini', 'google-429-retry-info.json'), 'utf8');
   const rl = gemini.mapError(429, {}, quota);
   t.equal(rl.httpStatus, 429);
   t.equal(rl.retryAfterSeconds, 35, 'RetryInfo 34.4s, rounded up');

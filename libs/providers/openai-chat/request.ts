@@ -1,19 +1,13 @@
-// openai-chat: upstreams that speak OpenAI Chat Completions (OpenAI itself, vLLM, Ollama, DeepSeek,
-// Groq, Together, OpenRouter, LiteLLM…). The Responses request becomes a `messages` list plus
-// function tools; the `chat.completion.chunk` stream becomes reasoning, message and tool-call items.
-import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool, Usage } from '../protocol/types';
-import type { Deployment } from '../routing/catalog';
-import { httpFailure, mapJsonError, retryAfterSeconds, streamFailure } from './errors';
-import { CUSTOM_TOOL_INPUT_PARAM, type OutputBuilder } from './output';
-import { decodeState, encodeState } from './reasoning-state';
-import { streamingHeaders, upstreamUrl } from './upstream-request';
-import type { ProviderAdapter, StreamMapper, UpstreamFailure, UpstreamRequest } from './types';
-import { makeUsage } from './usage';
-
-const NAME = 'OpenAI-compatible upstream (Chat Completions)';
-
-// ---------------------------------------------------------------------------------------------
-// Request
+// openai-chat request mapper: a Responses request becomes a Chat Completions `messages` list plus
+// function tools, for OpenAI itself and compatible servers (vLLM, Ollama, DeepSeek, Groq, OpenRouter…).
+import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool } from '../../protocol/types';
+import type { Deployment } from '../../routing/catalog';
+import { inputItems } from '../input';
+import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
+import { decodeState } from '../reasoning-state';
+import { streamingHeaders, upstreamUrl } from '../upstream-request';
+import type { UpstreamRequest } from '../types';
+import type { ChatReasoningState } from './state';
 
 type ChatImagePart = { type: 'image_url'; image_url: { url: string; detail?: string } };
 export type ChatContentPart = { type: 'text'; text: string } | ChatImagePart;
@@ -32,14 +26,6 @@ export interface ChatTool {
 function isOpenAIHost(baseUrl: string): boolean {
   return /^https:\/\/(api\.openai\.com|[^/]+\.openai\.azure\.com)(\/|$)/i.test(baseUrl);
 }
-
-/**
- * Reasoning goes back only to a server that produced it, in the field it used: DeepSeek thinking
- * mode answers 400 unless the `reasoning_content` of every assistant turn that made tool calls
- * comes back (api-docs.deepseek.com, guides/thinking_mode), while a server that never sent the
- * field may reject it. The reasoning item's encrypted_content records which field that was.
- */
-interface ChatReasoningState { field: 'reasoning_content' | 'reasoning' }
 
 export function toChatRequest(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
   const openai = isOpenAIHost(deployment.base_url);
@@ -106,7 +92,7 @@ export function toChatMessages(req: ResponsesRequest): ChatMessage[] {
     if (images.length > 0) messages.push({ role: 'user', content: images });
     images = [];
   };
-  const items: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input ?? [];
+  const items: InputItem[] = inputItems(req);
 
   for (const item of items) {
     switch (item.type) {
@@ -291,172 +277,3 @@ function toResponseFormat(format: Record<string, unknown> | undefined): Record<s
   return undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Stream
-
-interface ToolCallDelta {
-  index?: number;
-  id?: string | null;
-  function?: { name?: string | null; arguments?: string | null } | null;
-}
-interface ChatDelta {
-  content?: string | null;
-  refusal?: string | null;
-  /** DeepSeek, vLLM, SGLang. */
-  reasoning_content?: string | null;
-  /** OpenRouter, Ollama. */
-  reasoning?: string | null;
-  tool_calls?: ToolCallDelta[] | null;
-}
-interface ChatUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number } | null;
-  completion_tokens_details?: { reasoning_tokens?: number } | null;
-  /** DeepSeek's own name for cached prompt tokens. */
-  prompt_cache_hit_tokens?: number;
-}
-export interface ChatStreamError { message?: string; type?: string | null; code?: string | number | null; param?: string | null }
-interface ChatChunk {
-  choices?: Array<{ index?: number; delta?: ChatDelta | null; finish_reason?: string | null }> | null;
-  usage?: ChatUsage | null;
-  x_groq?: { usage?: ChatUsage | null } | null;
-  error?: ChatStreamError | string | null;
-}
-
-interface OpenCall { id: string; at: number }
-
-export class ChatStreamMapper implements StreamMapper {
-  private message = -1;
-  private reasoning = -1;
-  /** Upstream tool-call index → our item. */
-  private readonly calls = new Map<number, OpenCall>();
-  private lastCall: OpenCall | null = null;
-  private finishReason: string | null = null;
-  private usage: Usage | null = null;
-
-  constructor(private readonly out: OutputBuilder) {}
-
-  onEvent(_event: string | undefined, data: string): void {
-    if (this.out.terminal) return;
-    if (data === '[DONE]') {
-      this.complete();
-      return;
-    }
-    let chunk: ChatChunk;
-    try {
-      chunk = JSON.parse(data) as ChatChunk;
-    } catch {
-      return; // not a chunk (a keep-alive some proxies send): nothing to map
-    }
-    if (chunk.error) {
-      this.fail(typeof chunk.error === 'string' ? { message: chunk.error } : chunk.error);
-      return;
-    }
-    const usage = chunk.usage ?? chunk.x_groq?.usage;
-    if (usage) this.usage = toUsage(usage);
-    // We ask for one choice; `choices: []` is the usage chunk or Azure's prompt_filter_results.
-    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
-    if (!choice) return;
-    const delta = choice.delta ?? {};
-    if (delta.reasoning_content) this.onReasoning(delta.reasoning_content, 'reasoning_content');
-    else if (delta.reasoning) this.onReasoning(delta.reasoning, 'reasoning');
-    // A refusal is text the user should see; Codex has no separate refusal display.
-    this.onText((delta.content ?? '') + (delta.refusal ?? ''));
-    (delta.tool_calls ?? []).forEach((tc) => this.onToolCall(tc));
-    if (choice.finish_reason) {
-      this.finishReason = choice.finish_reason;
-      this.out.finishAll();
-    }
-  }
-
-  /** Some servers close the stream after the finish chunk without `[DONE]`; with no finish at all the worker fails it. */
-  onEnd(): void {
-    if (this.finishReason !== null) this.complete();
-  }
-
-  private onReasoning(delta: string, field: ChatReasoningState['field']): void {
-    if (!this.out.isOpen(this.reasoning)) {
-      this.reasoning = this.out.startReasoning();
-      this.out.setEncryptedContent(this.reasoning, encodeState('openai-chat', { field } satisfies ChatReasoningState));
-    }
-    this.out.appendReasoning(this.reasoning, delta);
-  }
-
-  private onText(delta: string): void {
-    if (delta === '') return;
-    this.closeReasoning();
-    if (!this.out.isOpen(this.message)) this.message = this.out.startMessage();
-    this.out.appendText(this.message, delta);
-  }
-
-  private onToolCall(tc: ToolCallDelta): void {
-    const known = tc.index !== undefined ? this.calls.get(tc.index) : this.lastCall; // old Ollama sent no index
-    let call = known;
-    // A new id at a known index is a new call: Ollama gives every call of a parallel batch index 0
-    // (ollama/ollama#15457).
-    if (!known || (tc.id && tc.id !== known.id)) {
-      const name = tc.function?.name;
-      if (!name) return; // a fragment of a call whose start we never saw
-      this.closeReasoning();
-      const id = tc.id || this.out.newId('call');
-      call = { id, at: this.out.startToolCall(id, name) };
-      if (tc.index !== undefined) this.calls.set(tc.index, call);
-      this.lastCall = call;
-    }
-    this.out.appendArguments(call!.at, tc.function?.arguments ?? '');
-  }
-
-  /** Reasoning ends when the answer starts, so Codex shows it finished before the message. */
-  private closeReasoning(): void {
-    if (this.out.isOpen(this.reasoning)) this.out.finish(this.reasoning);
-  }
-
-  private complete(): void {
-    const reason = this.finishReason === 'length' ? 'max_output_tokens' : this.finishReason === 'content_filter' ? 'content_filter' : null;
-    this.out.completed(this.usage, reason);
-  }
-
-  private fail(err: ChatStreamError): void {
-    const f = inStreamFailure(err);
-    this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
-  }
-}
-
-function toUsage(u: ChatUsage): Usage {
-  return makeUsage(
-    u.prompt_tokens ?? 0,
-    u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens ?? 0,
-    u.completion_tokens ?? 0,
-    u.completion_tokens_details?.reasoning_tokens ?? 0,
-  );
-}
-
-/**
- * An error payload inside a 200 stream: vLLM `{"error":{message,type,param,code:500}}` (code = HTTP
- * status), LiteLLM (code = status as a string), OpenRouter (`code:"server_error"` next to a choice
- * with finish_reason "error"). Classified like the HTTP error it stands for.
- */
-export function inStreamFailure(err: ChatStreamError): UpstreamFailure {
-  const message = err.message ?? 'the stream reported an error';
-  const code = err.code === null || err.code === undefined ? null : String(err.code);
-  const status = code && /^\d{3}$/.test(code) ? Number(code) : statusOf(`${code ?? ''} ${err.type ?? ''}`);
-  const upstreamCode = code && !/^\d+$/.test(code) ? code : null;
-  if (status !== null) return httpFailure(NAME, status, message, null, upstreamCode);
-  return streamFailure(NAME, `${message}. Retry the request; if it keeps failing, the operator should check this deployment.`, false, upstreamCode ?? 'upstream_error');
-}
-
-function statusOf(tag: string): number | null {
-  if (/rate.?limit|too.?many.?requests/i.test(tag)) return 429;
-  if (/overload|unavailable|capacity/i.test(tag)) return 503;
-  if (/server.?error|internal|timeout/i.test(tag)) return 500;
-  if (/context.?length/i.test(tag)) return 400;
-  return null;
-}
-
-export const openaiChat: ProviderAdapter = {
-  family: 'openai-chat',
-  buildRequest,
-  createStreamMapper: (out) => new ChatStreamMapper(out),
-  mapError: mapJsonError(NAME),
-};

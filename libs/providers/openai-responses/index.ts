@@ -1,0 +1,13 @@
+// openai-responses: an upstream that speaks the Responses API itself (OpenAI, Azure OpenAI, and
+// compatible servers), `POST {base_url}/responses`.
+import type { ProviderAdapter } from '../types';
+import { mapError } from './errors';
+import { buildRequest } from './request';
+import { ResponsesStreamMapper } from './stream';
+
+export const openaiResponses: ProviderAdapter = {
+  family: 'openai-responses',
+  buildRequest,
+  createStreamMapper: (out) => new ResponsesStreamMapper(out),
+  mapError,
+};
