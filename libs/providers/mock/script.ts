@@ -29,6 +29,10 @@ export interface MockTurn {
   delayMs?: number;
   /** Silence before the first event, in ms (a model thinking). */
   initialDelayMs?: number;
+  /** Go silent after this many wire events, for `ms` (unset: until the caller goes away), then go on. */
+  stall?: { afterEvents: number; ms?: number };
+  /** After this many wire events, send these bytes instead of the rest, then end the body (a broken upstream). */
+  garbage?: { afterEvents: number; bytes: string };
 }
 
 /** A request as the mock saw it, for tests to assert on what reached the upstream. */
