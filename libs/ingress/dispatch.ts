@@ -192,7 +192,8 @@ export class Dispatcher {
       this.release(entry);
       if (entry.timer) clearTimeout(entry.timer);
     } else if (entry.worker !== batch.workerId) {
-      this.cancelOn(batch.workerId, requestId);
+      // A republished job that a second worker took too: the first one serves (and bills) it.
+      this.cancelOn(batch.workerId, requestId, true);
       return;
     }
     if (batch.seq !== entry.nextSeq) {
@@ -250,8 +251,8 @@ export class Dispatcher {
     entry.job = null;
   }
 
-  private cancelOn(workerId: string, requestId: string): void {
-    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(requestId));
+  private cancelOn(workerId: string, requestId: string, superseded = false): void {
+    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(superseded ? `${requestId} superseded` : requestId));
   }
 }
 

@@ -62,7 +62,7 @@ export class ResponseStream {
       case F.Completed:
         return this.completed(f[1], f[2]);
       case F.Failed:
-        return this.failed(f[1]);
+        return this.failed(f[1], f[4] ?? null);
       case F.ResponseFields:
         this.settings.override(f[1]);
         return '';
@@ -74,11 +74,12 @@ export class ResponseStream {
     return ''; // a frame kind from a newer worker
   }
 
-  /** The terminal event for a response that failed outside the worker (lost worker, lost frames). */
-  failed(error: ApiError): string {
+  /** The terminal event of a failed response; with `usage` when it reached its provider (billed). */
+  failed(error: ApiError, usage: Usage | null = null): string {
     if (this.terminal) return '';
     this.terminal = 'failed';
     this.error = error;
+    this.usage = usage;
     // Codex reads the nested `error` object of an `error` event, then `response.failed`.
     return this.event('error', `"error":${JSON.stringify(error)}`) +
       this.event('response.failed', `"response":${this.responseJson('failed')}`);

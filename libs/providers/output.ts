@@ -23,6 +23,8 @@ export class OutputBuilder {
   terminal: TerminalFrame | null = null;
   /** With a Failed terminal: may another deployment succeed? */
   retryable = false;
+  /** Characters of output streamed so far: what a response that ends without the provider's usage is billed by. */
+  outputChars = 0;
   private readonly open = new Map<number, OpenItem>();
   private next = 0;
   private idSeq = 0;
@@ -54,6 +56,7 @@ export class OutputBuilder {
     const open = this.open.get(index);
     if (!open) return;
     open.args += delta;
+    this.outputChars += delta.length;
     this.sink.push([F.TextDelta, index, delta]);
   }
 
@@ -69,6 +72,7 @@ export class OutputBuilder {
     const summary = open.item.summary;
     while (summary.length <= summaryIndex) summary.push({ type: 'summary_text', text: '' });
     summary[summaryIndex].text += delta;
+    this.outputChars += delta.length;
     this.sink.push([F.ReasoningDelta, index, summaryIndex, delta]);
   }
 
@@ -101,6 +105,7 @@ export class OutputBuilder {
     const open = this.open.get(index);
     if (!open) return;
     open.args += delta;
+    this.outputChars += delta.length;
     // An emulated custom call streams JSON; its raw input is known only when the call is done.
     if (!open.emulatedCustom) this.sink.push([F.ArgsDelta, index, delta]);
   }
@@ -114,6 +119,7 @@ export class OutputBuilder {
     const open = this.open.get(index);
     if (!open) return;
     open.args += delta;
+    this.outputChars += delta.length;
     this.sink.push([F.CustomInputDelta, index, delta]);
   }
 

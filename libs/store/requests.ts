@@ -27,6 +27,8 @@ export interface RequestRecord {
   cached_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
+  /** The tokens are RouterHub's estimate: the provider sent no usage (a cancelled or broken stream). */
+  usage_estimated: boolean;
   /** USD. */
   cost: number;
   time_to_first_token_ms: number | null;

@@ -3,6 +3,8 @@
 // retried record (or a duplicate worker) cannot count it twice. The same script keeps the row per
 // account, key, model and deployment the control API reads back (usage-report.ts), the spend
 // counters spend limits are checked against, and the key's tokens in the current rate window.
+// A line whose usage RouterHub estimated (the provider sent none: a cancelled or broken stream)
+// also counts in the rows' `estimated` field, so that an operator can tell how much of a bill is.
 import type { Usage } from '../protocol/types';
 import type { Pricing } from '../routing/catalog';
 import { periodsAt } from './periods';
@@ -16,6 +18,8 @@ export interface UsageTotals {
   reasoning_tokens: number;
   /** Cost in millionths of a US dollar (integer, so sums are exact). */
   cost_micro_usd: number;
+  /** Of `requests`, those whose usage RouterHub estimated (metering.ts). */
+  estimated: number;
 }
 
 const RECORD = `
@@ -27,6 +31,7 @@ for _, row in ipairs({KEYS[1], KEYS[3]}) do
   redis.call('HINCRBY', row, 'output_tokens', ARGV[3])
   redis.call('HINCRBY', row, 'reasoning_tokens', ARGV[4])
   redis.call('HINCRBY', row, 'cost_micro_usd', ARGV[5])
+  if ARGV[12] == '1' then redis.call('HINCRBY', row, 'estimated', 1) end
 end
 redis.call('SADD', KEYS[4], ARGV[6])
 for _, spend in ipairs({KEYS[5], KEYS[6]}) do
@@ -46,6 +51,8 @@ export interface UsageEntry {
   deployment: string;
   usage: Usage;
   costMicroUsd: number;
+  /** The usage is RouterHub's estimate, not the provider's count. */
+  estimated?: boolean;
   at?: Date;
 }
 
@@ -86,7 +93,7 @@ export class UsageLedger {
       spendKey('k', e.keyId), spendKey('a', e.accountId), tokenWindowKey(e.keyId, Math.floor(at.getTime() / this.rateWindowMs)),
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
       usage.output_tokens_details.reasoning_tokens, e.costMicroUsd,
-      member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs,
+      member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs, e.estimated ? 1 : 0,
     );
     return done === 1;
   }
@@ -97,6 +104,7 @@ export class UsageLedger {
     return {
       requests: n('requests'), input_tokens: n('input_tokens'), cached_tokens: n('cached_tokens'),
       output_tokens: n('output_tokens'), reasoning_tokens: n('reasoning_tokens'), cost_micro_usd: n('cost_micro_usd'),
+      estimated: n('estimated'),
     };
   }
 }

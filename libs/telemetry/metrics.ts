@@ -18,5 +18,7 @@ export const metrics = {
   workerJobs: new Gauge({ name: 'routerhub_worker_jobs', help: 'Jobs in flight on this worker', registers: [registry] }),
   upstreamRequests: new Counter({ name: 'routerhub_upstream_requests_total', help: 'Upstream attempts by provider family and result', labelNames: ['provider', 'result'], registers: [registry] }),
   limitStoreErrors: new Counter({ name: 'routerhub_limit_store_errors_total', help: 'Requests whose key and limit checks could not reach Redis, by outcome: closed (503 key_store_unavailable) or open (admitted without limits, ROUTERHUB_RATE_LIMITS_FAIL_OPEN)', labelNames: ['outcome'], registers: [registry] }),
+  usageRecords: new Counter({ name: 'routerhub_usage_records_total', help: 'Ledger lines written by workers, by basis: the provider\'s usage, or RouterHub\'s estimate (a stream cancelled or broken before the provider\'s usage arrived)', labelNames: ['basis'], registers: [registry] }),
+  usageRecordsLost: new Counter({ name: 'routerhub_usage_records_lost_total', help: 'Ledger lines a worker gave up writing because Redis refused them for longer than the retry bound (each is also logged with its usage)', registers: [registry] }),
   failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment', labelNames: ['provider'], registers: [registry] }),
 };

@@ -36,7 +36,8 @@ export type Frame =
   | [typeof F.CustomInputDelta, outputIndex: number, delta: string]
   | [typeof F.ItemDone, outputIndex: number, item: OutputItem]
   | [typeof F.Completed, usage: Usage | null, incompleteReason: string | null]
-  | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null]
+  /** `usage`: what a response that reached its provider is billed (estimated when the provider sent none). */
+  | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null, usage?: Usage | null]
   | [typeof F.Keepalive]
   | [typeof F.ResponseFields, fields: Record<string, unknown>];
 

@@ -5,7 +5,7 @@ import { createParser } from 'eventsource-parser';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
-import type { ResponsesRequest, Usage } from '../protocol/types';
+import type { ResponsesRequest } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
@@ -17,6 +17,7 @@ import { metrics } from '../telemetry/metrics';
 import { F } from '../wire/frames';
 import type { Job } from '../wire/job';
 import type { FrameBatcher } from './batch';
+import { estimateInputTokens, meter, type Metered, type ServedAttempt } from './metering';
 
 export interface RunContext {
   job: Job;
@@ -29,55 +30,80 @@ export interface RunContext {
   /** How long an upstream stream may stay silent before it counts as broken. */
   idleTimeoutMs: number;
   /** Filled in as the job runs, for the ledger and the request log. */
-  trace?: JobTrace;
+  trace: JobTrace;
 }
 
-/** Which deployment served, which failed before it and why, and when the first output came. */
-export interface JobTrace { deployment: Deployment | null; attempts: FailedAttempt[]; firstOutputAt: number | null }
+/**
+ * Which deployment served, which failed before it and why, when the first output came, and what
+ * the response is billed (metering.ts).
+ */
+export interface JobTrace {
+  deployment: Deployment | null;
+  attempts: FailedAttempt[];
+  firstOutputAt: number | null;
+  /** The attempt whose provider accepted the request; null while none did (or after it failed over). */
+  served: ServedAttempt | null;
+  /** Set when runJob ended the response itself; for a stopped job the worker meters `served`. */
+  billed: Metered | null;
+}
+
+export function newTrace(): JobTrace {
+  return { deployment: null, attempts: [], firstOutputAt: null, served: null, billed: null };
+}
 
 type Upstream = Omit<UpstreamRequest, 'body'> & { body: Buffer };
 
 const NO_BODY = new Uint8Array(0);
 
-/** Runs the job to its one terminal frame; resolves to the usage of a completed response, to record. */
-export async function runJob(ctx: RunContext): Promise<Usage | null> {
-  const { job, out } = ctx;
+/**
+ * Runs the job to its one terminal frame and meters it (`trace.billed`). Resolves without a terminal
+ * when the job was stopped (ctx.signal): the worker ends and meters those.
+ */
+export async function runJob(ctx: RunContext): Promise<void> {
+  const { job, out, trace } = ctx;
   const missingKeys: string[] = [];
   let lastFailure: UpstreamFailure | null = null;
   let started = false;
 
   for (const deployment of job.plan.deployments) {
-    if (ctx.signal.aborted) return null;
+    if (ctx.signal.aborted) return;
     const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
     if (deployment.api_key_env && !apiKey) {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
-    if (ctx.trace) ctx.trace.deployment = deployment;
-    const { builder, upstream } = prepare(ctx, deployment, apiKey);
+    trace.deployment = deployment;
+    const { builder, upstream, inputTokens } = prepare(ctx, deployment, apiKey);
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
+      trace.served = { inputTokens, builder };
     });
-    if (ctx.signal.aborted) return null;
+    if (ctx.signal.aborted) return;
     const terminal = builder.terminal;
     if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
       const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
       if (!builder.hasOutput && f.retryable) {
         metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
         metrics.failovers.inc({ provider: deployment.provider });
-        ctx.trace?.attempts.push({ deployment: deploymentId(deployment), status: f.httpStatus, code: f.error.code, message: f.error.message });
+        trace.attempts.push({ deployment: deploymentId(deployment), status: f.httpStatus, code: f.error.code, message: f.error.message });
         lastFailure = f;
+        trace.served = null; // failed before any output: not billed
         continue;
       }
       if (!terminal) builder.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
     }
     metrics.upstreamRequests.inc({ provider: deployment.provider, result: builder.terminal?.[0] === F.Completed ? 'completed' : 'failed' });
     const final = builder.terminal!;
-    // The price of the deployment that served (a fallback may cost differently), in USD on the response.
-    if (final[0] === F.Completed && final[1]) final[1].cost = costMicroUsd(final[1], deployment.pricing ?? job.plan.pricing) / 1e6;
+    trace.billed = trace.served ? meter(trace.served, false) : null;
+    // The client sees what it is billed, at the price of the deployment that served (a fallback may
+    // cost differently); a failed response carries its (estimated) usage too.
+    const usage = trace.billed?.usage ?? null;
+    if (usage) usage.cost = costMicroUsd(usage, deployment.pricing ?? job.plan.pricing) / 1e6;
+    if (final[0] === F.Completed) final[1] = usage;
+    else final[4] = usage;
     out.send(final);
-    return final[0] === F.Completed ? final[1] : null;
+    return;
   }
 
   // No deployment could serve: say why, naming what an operator must fix.
@@ -87,17 +113,17 @@ export async function runJob(ctx: RunContext): Promise<Usage | null> {
     const vars = [...new Set(missingKeys)].join(', ');
     out.send([F.Failed, apiError(`No deployment of model "${job.plan.model}" can serve: the workers have no API key in ${vars}. The operator must set ${vars} in the workers' environment.`, 'server_error', 'no_deployment_available'), 503, null]);
   }
-  return null;
 }
 
 /**
  * The upstream request for one deployment and the builder its stream writes through. The parsed
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream } {
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream; inputTokens: number } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
   const { url, headers, body } = adapters[deployment.provider].buildRequest(req, deployment, apiKey);
   return {
+    inputTokens: estimateInputTokens(req),
     builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools),
     // undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies).
     upstream: { url, headers, body: Buffer.from(body) },
@@ -146,7 +172,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
       // Once output reached the client there is no failover: let go of the client's request bytes.
       if (builder.hasOutput) {
         ctx.job.body = NO_BODY;
-        if (ctx.trace && ctx.trace.firstOutputAt === null) ctx.trace.firstOutputAt = performance.now();
+        if (ctx.trace.firstOutputAt === null) ctx.trace.firstOutputAt = performance.now();
       }
       return builder.terminal !== null;
     });

@@ -1,21 +1,23 @@
 // A worker process's life: take jobs from the NATS queue group, acknowledge each at once, run it
 // (run.ts), honour cancels, send keep-alives during upstream silences, heartbeat so the ingress
-// can tell a dead worker from a slow upstream, and record usage once per response.
+// can tell a dead worker from a slow upstream, and bill every response that reached a provider
+// once (metering.ts), however it ended.
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
-import type { ApiError, Usage } from '../protocol/types';
+import type { ApiError } from '../protocol/types';
 import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
-import { costMicroUsd, UsageLedger } from '../store/usage';
+import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { startChildSpan } from '../telemetry/tracing';
 import { decode, encode, F } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
-import { runJob, type JobTrace } from './run';
+import { meter } from './metering';
+import { newTrace, runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
   pool: string;
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   requestLog: { maxEntries: number; maxAgeMs: number };
   /** Keep the client's request body and the output text in the request log (off: no prompt or answer text is stored). */
   logBodies: boolean;
+  /** How long a ledger write that Redis refused is retried (the per-response marker makes retries safe). */
+  ledgerRetryMs?: number;
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
@@ -44,6 +48,8 @@ const ACCEPT_FLUSH_MS = 20;
 /** How long one chunk of a pulled request body may take to arrive from the ingress. */
 const BODY_PULL_TIMEOUT_MS = 10_000;
 const BODY_UNAVAILABLE: ApiError = { message: 'RouterHub\'s worker could not fetch the request body from the ingress. Retry the request.', type: 'server_error', param: null, code: 'request_body_unavailable' };
+/** How long a stopping worker waits for ledger writes still being retried. */
+const LEDGER_DRAIN_MS = 10_000;
 const LAG_PROBE_MS = 100;
 
 // Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
@@ -51,6 +57,8 @@ const CANCEL = 'cancel';
 const DEADLINE = 'deadline';
 const SHUTDOWN = 'shutdown';
 const UNDELIVERABLE = 'undeliverable';
+/** Another worker serves this response (its job was republished): that worker bills it. */
+const SUPERSEDED = 'superseded';
 const UNDELIVERABLE_ERROR: ApiError = { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' };
 const EARLY_END: Record<string, { error: ApiError; status: number }> = {
   [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
@@ -71,6 +79,8 @@ export class Worker {
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
   private readonly requestLog: RequestLog;
+  /** Ledger writes still being retried; a stopping worker waits for them. */
+  private readonly billing = new Set<Promise<void>>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
@@ -101,15 +111,19 @@ export class Worker {
     const until = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
+    // The stopped jobs meter and record themselves once their upstream calls have unwound.
+    const unwound = Date.now() + 2000;
+    while (this.running.size > 0 && Date.now() < unwound) await new Promise((r) => setTimeout(r, 20));
     for (const t of this.timers) clearInterval(t);
     await this.dispatcher.close();
+    await Promise.race([Promise.allSettled([...this.billing]), new Promise((r) => setTimeout(r, LEDGER_DRAIN_MS))]);
   }
 
   private take(job: Job): void {
     // A job republished while our accept was on its way: we serve it already.
     if (this.running.has(job.id)) return;
     const startedAt = performance.now();
-    const trace: JobTrace = { deployment: null, attempts: [], firstOutputAt: null };
+    const trace = newTrace();
     const controller = new AbortController();
     const out: FrameBatcher = new FrameBatcher((data) => this.post(job.replyTo, data, () => {
       // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
@@ -137,12 +151,19 @@ export class Worker {
           job.body = body;
           requestBody = this.opts.logBodies ? body.toString('utf8') : undefined;
           return runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace })
-            .then((usage) => {
+            .then(() => {
+              // Stopped (client gone, deadline, shutdown): the provider worked on it all the same.
+              if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               // Stopped by the worker itself, not by the client: the client still needs a terminal event.
               const early = EARLY_END[controller.signal.reason as string];
-              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null]);
-              this.record(job, usage, out, trace, startedAt, requestBody);
-            });
+              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null, trace.billed?.usage ?? null]);
+            }, (err: Error) => {
+              // A bug, not an upstream failure: the client still gets a terminal event, and the bill.
+              this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);
+              if (trace.served && !trace.billed) trace.billed = meter(trace.served, true);
+              if (!controller.signal.aborted) out.send([F.Failed, { message: `RouterHub worker error: ${err.message}`, type: 'server_error', param: null, code: 'server_error' }, 502, null, trace.billed?.usage ?? null]);
+            })
+            .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED));
         },
         (err: Error) => {
           // Nothing reached a provider: no usage, only the client's terminal event.
@@ -151,9 +172,8 @@ export class Worker {
         },
       )
       .catch((err: Error) => {
-        // A bug, not an upstream failure: the client still gets a terminal event.
-        this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);
-        if (!controller.signal.aborted) out.send([F.Failed, { message: `RouterHub worker error: ${err.message}`, type: 'server_error', param: null, code: 'server_error' }, 502, null]);
+        // A bug in the recording itself: the response has its terminal event already.
+        this.opts.log(`job ${job.id}: recording failed: ${err.stack ?? err.message}`);
       })
       .finally(() => {
         clearTimeout(deadline);
@@ -186,14 +206,21 @@ export class Worker {
     return body;
   }
 
-  /** The ledger line (a response with usage) and the request-log record (every response) of one job. */
-  private record(job: Job, usage: Usage | null, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined): void {
+  /**
+   * The ledger line (every response that reached a provider, `trace.billed`) and the request-log
+   * record (every response) of one job. A duplicate (`superseded`: the job was republished and
+   * another worker serves it) is billed by that worker; the per-response marker would drop it anyway,
+   * but it must not win the race against the line of the response the client saw.
+   */
+  private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean): void {
     const accountId = job.accountId ?? 'default';
     const deployment = trace.deployment ? deploymentId(trace.deployment) : null;
+    const billed = superseded ? null : trace.billed;
+    const usage = billed?.usage ?? null;
     const cost = usage ? costMicroUsd(usage, trace.deployment?.pricing ?? job.plan.pricing) : 0;
-    if (usage) {
-      this.ledger.record({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage, costMicroUsd: cost })
-        .catch((err: Error) => this.opts.log(`usage of ${job.id} not recorded: ${err.message}`));
+    if (billed) {
+      metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
+      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, estimated: billed.estimated });
     }
     const t = out.terminal;
     const status: RequestRecord['status'] = t === null ? 'cancelled' : t[0] === F.Failed ? 'failed' : t[0] === F.Completed && t[2] ? 'incomplete' : 'completed';
@@ -213,12 +240,38 @@ export class Worker {
       cached_tokens: usage?.input_tokens_details.cached_tokens ?? 0,
       output_tokens: usage?.output_tokens ?? 0,
       reasoning_tokens: usage?.output_tokens_details.reasoning_tokens ?? 0,
+      usage_estimated: billed?.estimated ?? false,
       cost: cost / 1e6,
       time_to_first_token_ms: trace.firstOutputAt === null ? null : Math.round(trace.firstOutputAt - startedAt),
       duration_ms: Math.round(performance.now() - startedAt),
       ...(requestBody !== undefined ? { request_body: requestBody, output_text: out.outputText?.join('') ?? '' } : {}),
     };
     this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
+  }
+
+  /**
+   * Writes one ledger line, retrying while Redis refuses (restarting, paused past its command
+   * timeout): a retry of a write that did land is dropped by the per-response marker.
+   */
+  private bill(entry: UsageEntry): void {
+    const until = Date.now() + (this.opts.ledgerRetryMs ?? 120_000);
+    const write = (async () => {
+      for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+        try {
+          await this.ledger.record(entry);
+          return;
+        } catch (err) {
+          if (Date.now() + delay > until) {
+            metrics.usageRecordsLost.inc();
+            this.opts.log(`usage of ${entry.responseId} not recorded (${JSON.stringify(entry.usage)}): ${(err as Error).message}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })();
+    this.billing.add(write);
+    void write.finally(() => this.billing.delete(write));
   }
 
   /**
@@ -262,8 +315,10 @@ export class Worker {
     this.intake = null;
   }
 
-  private cancel(requestId: string): void {
-    this.running.get(requestId)?.controller.abort(CANCEL);
+  /** `<request id>` (the client went away) or `<request id> superseded` (another worker serves it). */
+  private cancel(message: string): void {
+    const [requestId, why] = message.split(' ');
+    this.running.get(requestId)?.controller.abort(why === SUPERSEDED ? SUPERSEDED : CANCEL);
   }
 
   private keepalives(): void {

@@ -28,6 +28,7 @@ runProcess(log, async () => {
     rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
     requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
     logBodies: env.ROUTERHUB_LOG_BODIES === '1',
+    ledgerRetryMs: Number(env.ROUTERHUB_LEDGER_RETRY_MS ?? 120_000),
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {

@@ -81,14 +81,20 @@ export class MockUpstream {
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders(); // providers answer headers at once, then think
+    if (turn.garbage) events = [...events.slice(0, turn.garbage.afterEvents), turn.garbage.bytes];
     if (turn.initialDelayMs) await sleep(turn.initialDelayMs);
-    if (!turn.delayMs) {
-      if (!res.destroyed) res.write(events.join(''));
-    } else {
-      for (const ev of events) {
-        if (res.destroyed) return;
-        res.write(ev);
-        await sleep(turn.delayMs);
+    const stallAt = turn.stall?.afterEvents ?? -1;
+    const segments = stallAt >= 0 ? [events.slice(0, stallAt), events.slice(stallAt)] : [events];
+    for (const [i, segment] of segments.entries()) {
+      if (i > 0) await stallUntil(res, turn.stall?.ms);
+      if (!turn.delayMs) {
+        if (!res.destroyed) res.write(segment.join(''));
+      } else {
+        for (const ev of segment) {
+          if (res.destroyed) return;
+          res.write(ev);
+          await sleep(turn.delayMs);
+        }
       }
     }
     if (res.destroyed) return;
@@ -113,6 +119,20 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** A stalled upstream: silent for `ms`, or until the caller goes away. */
+function stallUntil(res: ServerResponse, ms: number | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    const timer = ms === undefined ? null : setTimeout(done, ms);
+    res.once('close', done);
+    function done() {
+      if (timer) clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    }
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,60 @@
+// Test support for billing: read a key's ledger totals, and sum the usage that clients saw in their
+// terminal events, so that tests compare the two.
+import type { Redis } from 'ioredis';
+import { hashKey, keyByHash } from '../store/keys';
+import { UsageLedger, type UsageTotals } from '../store/usage';
+import type { ClientResult, SseEvent } from './cluster';
+import { terminals } from './cluster';
+
+export interface SeenUsage { responses: number; input_tokens: number; cached_tokens: number; output_tokens: number; reasoning_tokens: number }
+
+export const noUsage = (): SeenUsage => ({ responses: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0 });
+
+export async function keyIdOf(redis: Redis, key: string): Promise<string> {
+  const id = await redis.hget(keyByHash(hashKey(key)), 'id');
+  if (!id) throw new Error('the key is not in Redis');
+  return id;
+}
+
+/** A key's ledger totals for one model today, summed over the day's rows. */
+export class LedgerProbe {
+  private readonly ledger: UsageLedger;
+  constructor(redis: Redis, private readonly keyId: string) {
+    this.ledger = new UsageLedger(redis);
+  }
+
+  totals(model: string): Promise<UsageTotals> {
+    return this.ledger.totals(this.keyId, model, new Date().toISOString().slice(0, 10));
+  }
+
+  /** The change in totals since `before`. */
+  async since(model: string, before: UsageTotals): Promise<UsageTotals> {
+    const now = await this.totals(model);
+    const d = {} as UsageTotals;
+    for (const k of Object.keys(now) as Array<keyof UsageTotals>) d[k] = now[k] - before[k];
+    return d;
+  }
+}
+
+interface WireUsage { input_tokens: number; output_tokens: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } }
+
+/** Adds the usage of a response's terminal event (if it has one with usage) to `sum`. */
+export function addSeenUsage(sum: SeenUsage, events: SseEvent[] | ClientResult): SeenUsage {
+  const list = Array.isArray(events) ? events : events.events;
+  const end = terminals(list)[0];
+  const usage = (end?.data.response as { usage?: WireUsage | null } | undefined)?.usage;
+  if (!usage) return sum;
+  sum.responses++;
+  sum.input_tokens += usage.input_tokens;
+  sum.cached_tokens += usage.input_tokens_details?.cached_tokens ?? 0;
+  sum.output_tokens += usage.output_tokens;
+  sum.reasoning_tokens += usage.output_tokens_details?.reasoning_tokens ?? 0;
+  return sum;
+}
+
+/** Characters of output a client received in deltas (text, reasoning summary, arguments, custom input). */
+export function streamedChars(events: SseEvent[]): number {
+  let n = 0;
+  for (const e of events) if (e.data.type.endsWith('.delta') && typeof e.data.delta === 'string') n += e.data.delta.length;
+  return n;
+}
