@@ -121,7 +121,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (!redisUrl) {
       const port = await freePort();
       const persistence = opts.redisDir
-        ? (mkdirSync(opts.redisDir, { recursive: true }), ['--dir', opts.redisDir, '--save', '60', '1', '--appendonly', 'no'])
+        ? (mkdirSync(opts.redisDir, { recursive: true }), ['--dir', opts.redisDir, '--save', '60', '1', '--appendonly', 'yes', '--appendfsync', 'everysec'])
         : ['--save', '', '--appendonly', 'no'];
       start(binary('redis-server'), ['--bind', '127.0.0.1', '--port', String(port), '--loglevel', 'warning', ...persistence], {}, servers);
       await waitForPort(port);

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   process.stdout.write(`
 RouterHub is running.
   base URL   ${cluster.baseUrl}/v1
-  dev key    ${devKey}${env.ROUTERHUB_DEV_KEY ? '' : '   (generated; set ROUTERHUB_DEV_KEY to keep one)'}
+  dev key    ${env.ROUTERHUB_DEV_KEY ? '(the one in ROUTERHUB_DEV_KEY: a key given to RouterHub is never printed)' : `${devKey}   (generated; set ROUTERHUB_DEV_KEY to keep one)`}
   dashboard  ${cluster.dashboardUrl}   (control API: ${cluster.dashboardUrl}/api/v1/)${adminLine}
   NATS       ${cluster.natsUrl}
   Redis      ${cluster.redisUrl}
@@ -36,7 +36,7 @@ RouterHub is running.
   models     curl -s ${cluster.baseUrl}/v1/models -H "Authorization: Bearer $ROUTERHUB_API_KEY"
 
 Use it from Codex CLI:
-  export ROUTERHUB_API_KEY=${devKey}
+  export ROUTERHUB_API_KEY=${env.ROUTERHUB_DEV_KEY ? "\"$ROUTERHUB_DEV_KEY\"" : devKey}
   and put this in ~/.codex/config.toml:
 
 model = "${model}"
