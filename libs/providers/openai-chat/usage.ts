@@ -23,6 +23,8 @@ export interface ChatUsage {
   prompt_cache_hit_tokens?: number | null;
   /** Mistral's. */
   num_cached_tokens?: number | null;
+  /** Moonshot's (Kimi), beside the counts. */
+  cached_tokens?: number | null;
 }
 
 /** Whether a chunk's `usage` carries counts (some servers send `usage: {}` or only timings). */
@@ -33,7 +35,7 @@ export function hasCounts(u: ChatUsage | null | undefined): u is ChatUsage {
 export function chatUsage(u: ChatUsage): Usage {
   const details = u.prompt_tokens_details ?? u.prompt_token_details;
   // One count under several names: whichever the server filled.
-  const cacheRead = Math.max(int(details?.cached_tokens), int(u.prompt_cache_hit_tokens), int(u.num_cached_tokens));
+  const cacheRead = Math.max(int(details?.cached_tokens), int(u.prompt_cache_hit_tokens), int(u.num_cached_tokens), int(u.cached_tokens));
   const writes = details?.cache_creation_input_tokens ?? details?.cache_write_tokens;
   const input = inputWithCache(u.prompt_tokens ?? 0, cacheRead);
   const reasoning = int(u.completion_tokens_details?.reasoning_tokens);
