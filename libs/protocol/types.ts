@@ -103,7 +103,8 @@ export interface ResponsesRequest {
 
 export interface Usage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  /** `cache_write_tokens`: of the input, tokens written to the prompt cache, for providers that report (and price) writes. */
+  input_tokens_details: { cached_tokens: number; cache_write_tokens?: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;

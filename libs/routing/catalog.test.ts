@@ -55,3 +55,9 @@ t.test('the Codex catalog has an entry per model with what Codex needs', async (
     t.ok(field in models[0], `${field} (required by Codex 0.169)`);
   }
 });
+
+t.test('pricing: cache-read and cache-write prices are optional, never negative', async (t) => {
+  const catalog = (pricing: unknown) => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep({})], pricing }] }, 'f.json', FAMILIES);
+  t.same(catalog({ input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 }).plan('a/b')!.pricing, { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 });
+  t.throws(() => catalog({ input: 3, cache_write_input: -1, output: 15 }));
+});

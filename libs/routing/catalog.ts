@@ -28,8 +28,12 @@ export function deploymentId(d: Deployment): string {
   return d.id ?? `${d.provider}/${d.model}@${new URL(d.base_url).host}`;
 }
 
-/** USD per million tokens. */
-export interface Pricing { input: number; cached_input?: number; output: number }
+/**
+ * USD per million tokens. `cached_input`: input read from the prompt cache (default: `input`);
+ * `cache_write_input`: input written to it, which Anthropic and Qwen's explicit cache charge more
+ * for (default: `input`).
+ */
+export interface Pricing { input: number; cached_input?: number; cache_write_input?: number; output: number }
 
 export interface ModelEntry {
   id: string;
@@ -57,6 +61,7 @@ const pricingSchema = {
   properties: {
     input: { type: 'number', minimum: 0 },
     cached_input: { type: 'number', minimum: 0 },
+    cache_write_input: { type: 'number', minimum: 0 },
     output: { type: 'number', minimum: 0 },
   },
 } as const;

@@ -25,6 +25,8 @@ export interface RequestRecord {
   error_code: string | null;
   input_tokens: number;
   cached_tokens: number;
+  /** Input tokens written to the prompt cache (providers that report writes). */
+  cache_write_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
   /** The tokens are RouterHub's estimate: the provider sent no usage (a cancelled or broken stream). */

@@ -20,13 +20,14 @@ export interface UsageBucket {
   requests: number;
   input_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
   /** USD. */
   cost: number;
 }
 
-const COUNTS = ['requests', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'cost_micro_usd'] as const;
+const COUNTS = ['requests', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'cost_micro_usd', 'cache_write_tokens'] as const;
 
 export async function usageReport(redis: Redis, q: UsageQuery): Promise<Array<Record<string, string> & UsageBucket>> {
   const days = daysBetween(q.from, q.to);
@@ -54,7 +55,7 @@ export async function usageReport(redis: Redis, q: UsageQuery): Promise<Array<Re
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, s]) => ({
       [field]: name,
-      requests: s[0], input_tokens: s[1], cached_tokens: s[2], output_tokens: s[3], reasoning_tokens: s[4], cost: s[5] / 1e6,
+      requests: s[0], input_tokens: s[1], cached_tokens: s[2], cache_write_tokens: s[6], output_tokens: s[3], reasoning_tokens: s[4], cost: s[5] / 1e6,
     }) as Record<string, string> & UsageBucket);
 }
 

@@ -14,6 +14,8 @@ export interface UsageTotals {
   requests: number;
   input_tokens: number;
   cached_tokens: number;
+  /** Input tokens written to the prompt cache (providers that report writes). */
+  cache_write_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
   /** Cost in millionths of a US dollar (integer, so sums are exact). */
@@ -32,6 +34,7 @@ for _, row in ipairs({KEYS[1], KEYS[3]}) do
   redis.call('HINCRBY', row, 'reasoning_tokens', ARGV[4])
   redis.call('HINCRBY', row, 'cost_micro_usd', ARGV[5])
   if ARGV[12] == '1' then redis.call('HINCRBY', row, 'estimated', 1) end
+  if ARGV[13] ~= '0' then redis.call('HINCRBY', row, 'cache_write_tokens', ARGV[13]) end
 end
 redis.call('SADD', KEYS[4], ARGV[6])
 for _, spend in ipairs({KEYS[5], KEYS[6]}) do
@@ -68,12 +71,19 @@ export function usageKey(keyId: string, model: string, day: string): string {
   return `rh:usage:${keyId}:${day}:${model}`;
 }
 
-/** USD per million tokens × tokens = micro-USD. Cached input is billed at its own price. */
+/**
+ * USD per million tokens × tokens = micro-USD. Input read from the prompt cache and input written to
+ * it are billed at their own prices, each `input` when the catalog has none.
+ */
 export function costMicroUsd(usage: Usage, pricing: Pricing | null): number {
   if (!pricing) return 0;
   const cached = usage.input_tokens_details.cached_tokens;
-  const fresh = Math.max(0, usage.input_tokens - cached);
-  return Math.round(fresh * pricing.input + cached * (pricing.cached_input ?? pricing.input) + usage.output_tokens * pricing.output);
+  const written = usage.input_tokens_details.cache_write_tokens ?? 0;
+  const fresh = Math.max(0, usage.input_tokens - cached - written);
+  return Math.round(
+    fresh * pricing.input + cached * (pricing.cached_input ?? pricing.input) + written * (pricing.cache_write_input ?? pricing.input)
+    + usage.output_tokens * pricing.output,
+  );
 }
 
 export class UsageLedger {
@@ -94,6 +104,7 @@ export class UsageLedger {
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
       usage.output_tokens_details.reasoning_tokens, e.costMicroUsd,
       member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs, e.estimated ? 1 : 0,
+      usage.input_tokens_details.cache_write_tokens ?? 0,
     );
     return done === 1;
   }
@@ -102,7 +113,7 @@ export class UsageLedger {
     const h = await this.redis.hgetall(usageKey(keyId, model, day));
     const n = (k: string) => Number(h[k] ?? 0);
     return {
-      requests: n('requests'), input_tokens: n('input_tokens'), cached_tokens: n('cached_tokens'),
+      requests: n('requests'), input_tokens: n('input_tokens'), cached_tokens: n('cached_tokens'), cache_write_tokens: n('cache_write_tokens'),
       output_tokens: n('output_tokens'), reasoning_tokens: n('reasoning_tokens'), cost_micro_usd: n('cost_micro_usd'),
       estimated: n('estimated'),
     };

@@ -238,6 +238,7 @@ export class Worker {
       error_code: t !== null && t[0] === F.Failed ? t[1].code : status === 'cancelled' ? 'client_cancelled' : null,
       input_tokens: usage?.input_tokens ?? 0,
       cached_tokens: usage?.input_tokens_details.cached_tokens ?? 0,
+      cache_write_tokens: usage?.input_tokens_details.cache_write_tokens ?? 0,
       output_tokens: usage?.output_tokens ?? 0,
       reasoning_tokens: usage?.output_tokens_details.reasoning_tokens ?? 0,
       usage_estimated: billed?.estimated ?? false,

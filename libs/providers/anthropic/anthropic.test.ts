@@ -154,7 +154,7 @@ t.test('stream: thinking with only a signature, server tools ignored, cache and 
   const block = decodeReasoning((items[0] as ReasoningItem).encrypted_content);
   t.equal(block?.type, 'thinking');
   t.equal(block?.type === 'thinking' && block.thinking, '');
-  t.same(usageOf(r), { input_tokens: 6 + 9429 + 452, input_tokens_details: { cached_tokens: 9429 }, output_tokens: 383, output_tokens_details: { reasoning_tokens: 182 }, total_tokens: 6 + 9429 + 452 + 383 });
+  t.same(usageOf(r), { input_tokens: 6 + 9429 + 452, input_tokens_details: { cached_tokens: 9429, cache_write_tokens: 452 }, output_tokens: 383, output_tokens_details: { reasoning_tokens: 182 }, total_tokens: 6 + 9429 + 452 + 383 });
 });
 
 t.test('stream: redacted thinking goes back as redacted_thinking', async (t) => {
@@ -166,7 +166,7 @@ t.test('stream: redacted thinking goes back as redacted_thinking', async (t) => 
 
 t.test('stream: prompt-cache write and read; max_tokens stop is incomplete', async (t) => {
   const write = replay(anthropic, chunks('anthropic', 'anthropic-issue-5942-cache-write.chunks.txt'));
-  t.same(usageOf(write), { input_tokens: 18642, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 18643 });
+  t.same(usageOf(write), { input_tokens: 18642, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 18639 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 18643 });
   t.equal(incompleteOf(write), 'max_output_tokens');
   const read = replay(anthropic, chunks('anthropic', 'anthropic-issue-5942-cache-read.chunks.txt'));
   t.same(usageOf(read), { input_tokens: 18642, input_tokens_details: { cached_tokens: 18639 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 18643 });

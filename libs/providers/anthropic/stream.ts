@@ -1,17 +1,9 @@
 // anthropic stream mapper: Messages SSE (content blocks) → Responses output items.
 import type { OutputBuilder } from '../output';
 import type { StreamMapper } from '../types';
-import { makeUsage } from '../usage';
 import { streamErrorFailure } from './errors';
 import { encodeReasoning } from './state';
-
-interface AnthropicUsage {
-  input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  output_tokens?: number | null;
-  output_tokens_details?: { thinking_tokens?: number | null } | null;
-}
+import { AnthropicUsageCounter, type AnthropicUsage } from './usage';
 
 interface StartedBlock {
   type: string;
@@ -51,7 +43,7 @@ const INCOMPLETE_REASON: Readonly<Record<string, string>> = {
 
 export class AnthropicStreamMapper implements StreamMapper {
   private readonly blocks = new Map<number, OpenBlock>();
-  private readonly usage = { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, thinking: 0 };
+  private readonly usage = new AnthropicUsageCounter();
   private stopReason: string | null = null;
 
   constructor(private readonly out: OutputBuilder) {}
@@ -60,7 +52,7 @@ export class AnthropicStreamMapper implements StreamMapper {
     const ev = JSON.parse(data) as AnthropicEvent;
     switch (ev.type) {
       case 'message_start':
-        this.addUsage(ev.message?.usage);
+        this.usage.add(ev.message?.usage);
         return;
       case 'content_block_start':
         this.blocks.set(ev.index, this.start(ev.content_block));
@@ -74,7 +66,7 @@ export class AnthropicStreamMapper implements StreamMapper {
         return;
       case 'message_delta':
         this.stopReason = ev.delta?.stop_reason ?? this.stopReason;
-        this.addUsage(ev.usage);
+        this.usage.add(ev.usage);
         return;
       case 'message_stop':
         this.complete();
@@ -159,22 +151,8 @@ export class AnthropicStreamMapper implements StreamMapper {
     this.out.finish(open.at);
   }
 
-  private addUsage(u: AnthropicUsage | null | undefined): void {
-    if (!u) return;
-    // Fields can come in message_start and again in message_delta; the later values are cumulative.
-    const s = this.usage;
-    s.input = Math.max(s.input, u.input_tokens ?? 0);
-    s.cacheRead = Math.max(s.cacheRead, u.cache_read_input_tokens ?? 0);
-    s.cacheWrite = Math.max(s.cacheWrite, u.cache_creation_input_tokens ?? 0);
-    s.output = Math.max(s.output, u.output_tokens ?? 0);
-    s.thinking = Math.max(s.thinking, u.output_tokens_details?.thinking_tokens ?? 0);
-  }
-
   private complete(): void {
-    const s = this.usage;
-    // Responses semantics: input includes the cached (read and written) tokens.
-    const usage = makeUsage(s.input + s.cacheRead + s.cacheWrite, s.cacheRead, s.output, s.thinking);
-    this.out.completed(usage, INCOMPLETE_REASON[this.stopReason ?? ''] ?? null);
+    this.out.completed(this.usage.usage(), INCOMPLETE_REASON[this.stopReason ?? ''] ?? null);
   }
 
   private fail(type: string, message: string): void {

@@ -1,21 +1,17 @@
 // gemini stream mapper: each SSE `data:` chunk is a complete GenerateContentResponse whose parts
 // become Responses items. Gemini has no end event: the last chunk's finishReason decides the
 // terminal in onEnd().
-import type { Usage } from '../../protocol/types';
 import { streamFailure } from '../errors';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper, UpstreamFailure } from '../types';
-import { makeUsage } from '../usage';
 import { NAME } from './errors';
 import { isObject, type Json } from './schema';
 import { encodeGeminiState, type SignatureRef } from './state';
+import { addUsageMetadata, geminiUsage, type UsageMetadata } from './usage';
 
 interface PartialArg { jsonPath?: string; stringValue?: string; numberValue?: number; boolValue?: boolean; nullValue?: unknown; willContinue?: boolean }
 interface FunctionCallPart { name?: string; args?: Json; id?: string; partialArgs?: PartialArg[]; willContinue?: boolean }
 interface Part { text?: string; thought?: boolean; thoughtSignature?: string; functionCall?: FunctionCallPart }
-interface UsageMetadata {
-  promptTokenCount?: number; cachedContentTokenCount?: number; candidatesTokenCount?: number; thoughtsTokenCount?: number;
-}
 interface Chunk {
   candidates?: Array<{ content?: { parts?: Part[] }; finishReason?: string; finishMessage?: string }>;
   promptFeedback?: { blockReason?: string };
@@ -27,12 +23,6 @@ interface Chunk {
 interface StreamedCall { index: number; callId: string; name: string; args: Json; openString: string | null }
 
 const CONTENT_FILTER = new Set(['SAFETY', 'RECITATION', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'MODEL_ARMOR']);
-
-export function usageOf(u: UsageMetadata | null): Usage | null {
-  if (!u) return null;
-  const thoughts = u.thoughtsTokenCount ?? 0;
-  return makeUsage(u.promptTokenCount ?? 0, u.cachedContentTokenCount ?? 0, (u.candidatesTokenCount ?? 0) + thoughts, thoughts);
-}
 
 export class GeminiStreamMapper implements StreamMapper {
   private reasoning = -1;
@@ -58,7 +48,7 @@ export class GeminiStreamMapper implements StreamMapper {
   onEnd(): void {
     if (this.out.terminal) return;
     if (this.blockReason) {
-      this.out.completed(usageOf(this.usage), 'content_filter');
+      this.out.completed(geminiUsage(this.usage), 'content_filter');
       return;
     }
     // No finishReason: the stream was cut. Leave the terminal unset; the worker fails the response.
@@ -66,9 +56,9 @@ export class GeminiStreamMapper implements StreamMapper {
     this.finishCall();
     if (this.pendingSig && this.messageId) this.addSignature({ sig: this.pendingSig, msg_id: this.messageId });
     const reason = this.finishReason;
-    if (reason === 'STOP') this.out.completed(usageOf(this.usage));
-    else if (reason === 'MAX_TOKENS') this.out.completed(usageOf(this.usage), 'max_output_tokens');
-    else if (CONTENT_FILTER.has(reason)) this.out.completed(usageOf(this.usage), 'content_filter');
+    if (reason === 'STOP') this.out.completed(geminiUsage(this.usage));
+    else if (reason === 'MAX_TOKENS') this.out.completed(geminiUsage(this.usage), 'max_output_tokens');
+    else if (CONTENT_FILTER.has(reason)) this.out.completed(geminiUsage(this.usage), 'content_filter');
     else {
       const what = reason === 'MALFORMED_FUNCTION_CALL' ? 'the model produced a malformed function call' : `generation stopped (finishReason ${reason})`;
       const detail = this.finishDetail ? `${what}: ${this.finishDetail}` : what;
@@ -83,7 +73,7 @@ export class GeminiStreamMapper implements StreamMapper {
       this.fail(streamFailure(NAME, `${chunk.error.status ?? status}: ${chunk.error.message ?? 'error inside the stream'}`, retryable));
       return;
     }
-    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    if (chunk.usageMetadata) this.usage = addUsageMetadata(this.usage, chunk.usageMetadata);
     if (chunk.promptFeedback?.blockReason) this.blockReason = chunk.promptFeedback.blockReason;
     const candidate = chunk.candidates?.[0];
     if (!candidate) return;

@@ -45,7 +45,7 @@ export const anthropicWire: MockWire = {
     const emit = (ev: Json) => out.push(typedEvent(ev));
     const u = defaultUsage(turn);
     // Anthropic's input_tokens excludes cached tokens; MockTurn usage is in Responses terms.
-    const inputUsage = { input_tokens: Math.max(0, u.input - u.cached), cache_creation_input_tokens: 0, cache_read_input_tokens: u.cached };
+    const inputUsage = (turn.wireUsage as Json | undefined) ?? { input_tokens: Math.max(0, u.input - u.cached), cache_creation_input_tokens: 0, cache_read_input_tokens: u.cached };
     emit({
       type: 'message_start',
       message: { id: `msg_${id}`, type: 'message', role: 'assistant', content: [], model, stop_reason: null, stop_sequence: null, usage: { ...inputUsage, output_tokens: 1 } },
@@ -94,7 +94,7 @@ export const anthropicWire: MockWire = {
     const usesTools = turn.parts.some((p) => p.type === 'function_call' || p.type === 'custom_tool_call');
     const stopReason = turn.stop === 'max_tokens' ? 'max_tokens' : turn.stop === 'content_filter' ? 'refusal' : usesTools ? 'tool_use' : 'end_turn';
     const outputDetails = u.reasoning > 0 ? { output_tokens_details: { thinking_tokens: u.reasoning } } : {};
-    emit({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { ...inputUsage, output_tokens: u.output, ...outputDetails } });
+    emit({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: turn.wireUsage ?? { ...inputUsage, output_tokens: u.output, ...outputDetails } });
     emit({ type: 'message_stop' });
     return out;
   },

@@ -54,8 +54,8 @@ export const geminiWire: MockWire = {
   events(turn: MockTurn, { model, id }): string[] {
     const out: string[] = [];
     const u = defaultUsage(turn);
-    const prompt: Json = { promptTokenCount: u.input, totalTokenCount: u.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: u.input }] };
-    if (u.cached > 0) prompt.cachedContentTokenCount = u.cached;
+    const prompt: Json = (turn.wireUsage as Json | undefined) ?? { promptTokenCount: u.input, totalTokenCount: u.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: u.input }] };
+    if (u.cached > 0 && !turn.wireUsage) prompt.cachedContentTokenCount = u.cached;
     const emit = (parts: Json[] | null, extra: Json = {}, usage: Json = prompt) => {
       const candidate: Json = parts ? { content: { parts, role: 'model' }, ...extra, index: 0 } : { ...extra, index: 0 };
       out.push(frame({ candidates: [candidate], usageMetadata: usage, modelVersion: model, responseId: id }));
@@ -102,12 +102,12 @@ export const geminiWire: MockWire = {
       emit([{ text: '' }]);
       return out;
     }
-    const usage: Json = {
+    const usage: Json = (turn.wireUsage as Json | undefined) ?? {
       ...prompt,
       candidatesTokenCount: Math.max(0, u.output - u.reasoning),
       totalTokenCount: u.input + u.output,
     };
-    if (u.reasoning > 0) usage.thoughtsTokenCount = u.reasoning;
+    if (u.reasoning > 0 && !turn.wireUsage) usage.thoughtsTokenCount = u.reasoning;
     if (turn.stop === 'content_filter') {
       // A blocked candidate has no content, only the reason and its safety ratings.
       emit(null, {

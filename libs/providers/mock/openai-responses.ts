@@ -104,7 +104,7 @@ export const openaiResponsesWire: MockWire = {
       return out;
     }
     const u = defaultUsage(turn);
-    const usage = {
+    const usage = turn.wireUsage ?? {
       input_tokens: u.input, input_tokens_details: { cached_tokens: u.cached },
       output_tokens: u.output, output_tokens_details: { reasoning_tokens: u.reasoning }, total_tokens: u.input + u.output,
     };

@@ -13,6 +13,12 @@ export type MockPart =
 export interface MockTurn {
   parts: MockPart[];
   usage?: { input: number; cached?: number; output: number; reasoning?: number };
+  /**
+   * The usage object exactly as the provider sends it, in its own field names, instead of one
+   * rendered from `usage` (tests of recorded usage): the chat usage chunk's `usage`, Anthropic's
+   * message_start and message_delta `usage`, Gemini's `usageMetadata`, the Responses `usage`.
+   */
+  wireUsage?: Record<string, unknown>;
   /** How the response ends: normally, cut by the output limit, or by a content filter. */
   stop?: 'end' | 'max_tokens' | 'content_filter';
   /** Answer with this HTTP error instead of a stream (body in the family's error shape). */

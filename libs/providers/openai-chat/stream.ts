@@ -3,9 +3,9 @@ import type { Usage } from '../../protocol/types';
 import type { OutputBuilder } from '../output';
 import { encodeState } from '../reasoning-state';
 import type { StreamMapper } from '../types';
-import { makeUsage } from '../usage';
 import { inStreamFailure, type ChatStreamError } from './errors';
 import type { ChatReasoningState } from './state';
+import { chatUsage, hasCounts, type ChatUsage } from './usage';
 interface ToolCallDelta {
   index?: number;
   id?: string | null;
@@ -20,16 +20,9 @@ interface ChatDelta {
   reasoning?: string | null;
   tool_calls?: ToolCallDelta[] | null;
 }
-interface ChatUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number } | null;
-  completion_tokens_details?: { reasoning_tokens?: number } | null;
-  /** DeepSeek's own name for cached prompt tokens. */
-  prompt_cache_hit_tokens?: number;
-}
 interface ChatChunk {
-  choices?: Array<{ index?: number; delta?: ChatDelta | null; finish_reason?: string | null }> | null;
+  /** `usage` in a choice: Moonshot (Kimi) puts it there on the last chunk. */
+  choices?: Array<{ index?: number; delta?: ChatDelta | null; finish_reason?: string | null; usage?: ChatUsage | null }> | null;
   usage?: ChatUsage | null;
   x_groq?: { usage?: ChatUsage | null } | null;
   error?: ChatStreamError | string | null;
@@ -64,10 +57,12 @@ export class ChatStreamMapper implements StreamMapper {
       this.fail(typeof chunk.error === 'string' ? { message: chunk.error } : chunk.error);
       return;
     }
-    const usage = chunk.usage ?? chunk.x_groq?.usage;
-    if (usage) this.usage = toUsage(usage);
     // We ask for one choice; `choices: []` is the usage chunk or Azure's prompt_filter_results.
     const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
+    // Usage may come on the last chunk, on every chunk (cumulative, e.g. xAI's grok-beta) or twice:
+    // the last counts are the response's.
+    const usage = [chunk.usage, chunk.x_groq?.usage, choice?.usage].find(hasCounts);
+    if (usage) this.usage = chatUsage(usage);
     if (!choice) return;
     const delta = choice.delta ?? {};
     if (delta.reasoning_content) this.onReasoning(delta.reasoning_content, 'reasoning_content');
@@ -132,13 +127,4 @@ export class ChatStreamMapper implements StreamMapper {
     const f = inStreamFailure(err);
     this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
   }
-}
-
-function toUsage(u: ChatUsage): Usage {
-  return makeUsage(
-    u.prompt_tokens ?? 0,
-    u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens ?? 0,
-    u.completion_tokens ?? 0,
-    u.completion_tokens_details?.reasoning_tokens ?? 0,
-  );
 }

@@ -4,8 +4,8 @@ import { pickUpstreamSettings } from '../../protocol/envelope';
 import type { ApiError, OutputItem } from '../../protocol/types';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper } from '../types';
-import { makeUsage } from '../usage';
 import { NAME } from './errors';
+import { responsesUsage, type ResponsesUsage } from './usage';
 
 interface UpstreamEvent {
   type: string;
@@ -15,7 +15,7 @@ interface UpstreamEvent {
   item?: OutputItem & { type: string };
   response?: {
     [setting: string]: unknown;
-    usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } } | null;
+    usage?: ResponsesUsage | null;
     incomplete_details?: { reason?: string } | null;
     error?: Partial<ApiError> | null;
   };
@@ -64,7 +64,7 @@ export class ResponsesStreamMapper implements StreamMapper {
       case 'response.completed':
       case 'response.incomplete': {
         const u = ev.response?.usage;
-        const usage = u ? makeUsage(u.input_tokens ?? 0, u.input_tokens_details?.cached_tokens ?? 0, u.output_tokens ?? 0, u.output_tokens_details?.reasoning_tokens ?? 0) : null;
+        const usage = u ? responsesUsage(u) : null;
         this.out.completed(usage, ev.type === 'response.incomplete' ? ev.response?.incomplete_details?.reason ?? 'unknown' : null);
         return;
       }
