@@ -46,3 +46,8 @@ export const STATUS_TEXT: Record<number, string> = {
 export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Error`;
 }
+
+/** 503: Redis, which holds the keys, did not answer within ROUTERHUB_REDIS_TIMEOUT_MS (paused, down, unreachable). */
+export function keyStoreUnavailable(): HttpError {
+  return new HttpError(503, 'RouterHub cannot check API keys right now: its key store (Redis) did not answer in time. Retry shortly.', 'server_error', 'key_store_unavailable', null, 1);
+}
