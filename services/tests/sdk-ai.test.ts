@@ -52,13 +52,6 @@ function upstreamView(n: number) {
   return mockWires.find((w) => w.family === req.family)!.view(req.body);
 }
 
-// Issue 9 item 1: these families drop a message sent without `"type": "message"` (the AI SDK always
-// sends that shape); the fix (helper `providers`) is landing separately. Remove this once it has.
-const DROPS_EASY_INPUT = new Set(['anthropic', 'gemini', 'openai-chat']);
-function easyInputTodo(family: string): string | false {
-  return DROPS_EASY_INPUT.has(family) ? `${family} drops easy-input messages (issue 9, being fixed in libs/providers)` : false;
-}
-
 for (const f of FAMILIES) {
   t.test(`${f.family}: generateText with a tool`, async (t) => {
     tc.mock.script(...TURNS);
@@ -73,7 +66,7 @@ for (const f of FAMILIES) {
     t.match(r.usage, { inputTokens: 60, outputTokens: 11, totalTokens: 71 }, 'the last step\'s usage');
     t.match(r.totalUsage, { inputTokens: 100, outputTokens: 20, totalTokens: 120 }, 'both steps');
     t.equal(r.response.modelId, f.model);
-    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family) });
+    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
     t.same(upstreamView(1).toolResults.map((s) => JSON.parse(s)), [{ city: 'Paris', temperature_c: 21, sky: 'sunny' }], 'the tool result reached the upstream');
   });
 
@@ -96,6 +89,6 @@ for (const f of FAMILIES) {
     t.ok(parts.has('tool-call') && parts.has('tool-result') && parts.has('finish-step'), [...parts].join(', '));
     t.match(await r.usage, { inputTokens: 60, outputTokens: 11, totalTokens: 71 });
     t.match(await r.totalUsage, { inputTokens: 100, outputTokens: 20, totalTokens: 120 });
-    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family) });
+    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
   });
 }

@@ -32,6 +32,11 @@ t.test('request: store:false strips item ids, drops client_metadata, keeps every
   t.equal(body.input[1].encrypted_content, 'opaque');
 });
 
+t.test('request: easy-input messages and item references pass as sent (a reference keeps its id)', async (t) => {
+  const input = [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'msg_1' }, { type: 'web_search_call', id: 'ws_1', status: 'completed' }] as ResponsesRequest['input'];
+  t.same(JSON.parse(buildRequest({ model: 'm', input }, dep, '').body).input, [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'msg_1' }, { type: 'web_search_call', status: 'completed' }]);
+});
+
 t.test('request: store:true keeps ids', async (t) => {
   const up = buildRequest({ model: 'm', store: true, input: [{ type: 'message', id: 'msg_1', role: 'user', content: 'hi' }] }, dep, '');
   t.equal(JSON.parse(up.body).input[0].id, 'msg_1');
