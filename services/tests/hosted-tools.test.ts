@@ -1,7 +1,9 @@
 // Hosted-tool output from an openai-responses upstream reaches the client through the real cluster
 // (ingress, NATS, worker): recorded streams with a web_search_call and an image_generation_call are
 // replayed by the mock upstream, and the client gets their items and events as the upstream sent
-// them (with RouterHub's sequence numbers), streamed and not, raw and through the OpenAI SDK.
+// them (with RouterHub's sequence numbers), streamed and not, raw and through the OpenAI SDK. And
+// a history that only OpenAI can read goes past a family that cannot take it, to the route plan's
+// openai-responses deployment.
 import OpenAI from 'openai';
 import t from 'tap';
 import type { MockTurn } from '../../libs/providers/mock/script';
@@ -10,12 +12,17 @@ import { postResponses, startTestCluster, type TestCluster } from '../../libs/te
 import { OpenResponsesSpec } from '../../libs/testing/openresponses';
 
 const MODEL = 'hosted/responses';
+/** Anthropic first, OpenAI Responses as the fallback. */
+const FALLBACK = 'hosted/fallback';
 const spec = new OpenResponsesSpec();
 let tc: TestCluster;
 let client: OpenAI;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => [{ id: MODEL, deployments: [{ provider: 'openai-responses', base_url: `${url}/v1` }] }]);
+  tc = await startTestCluster((url) => [
+    { id: MODEL, deployments: [{ provider: 'openai-responses', base_url: `${url}/v1` }] },
+    { id: FALLBACK, deployments: [{ provider: 'anthropic', base_url: `${url}/v1` }, { provider: 'openai-responses', base_url: `${url}/v1` }] },
+  ]);
   client = new OpenAI({ apiKey: tc.key, baseURL: `${tc.cluster.baseUrl}/v1`, maxRetries: 0, timeout: 20_000 });
 });
 t.teardown(() => tc.stop());
@@ -66,3 +73,20 @@ for (const r of RECORDINGS) {
     t.ok(seen.some((type) => type.startsWith(`response.${r.item}.`)), 'the SDK saw its progress events');
   });
 }
+
+t.test('an item a family cannot take moves the request to the next deployment of the plan, whose family can', async (t) => {
+  const input = [{ type: 'compaction', encrypted_content: 'gAAAA-earlier-history' }, { role: 'user', content: 'go on' }];
+  tc.mock.script({ parts: [{ type: 'text', text: 'Going on.' }] });
+  const served = await postResponses(tc.cluster.baseUrl, tc.key, { model: FALLBACK, stream: false, input });
+  t.equal(served.status, 200);
+  t.equal((served.json!.output as Array<{ content: Array<{ text: string }> }>)[0].content[0].text, 'Going on.');
+  t.same(tc.mock.requests.map((r) => r.family), ['openai-responses'], 'anthropic was never called');
+  t.match(tc.mock.requests[0].body.input, [{ type: 'compaction', encrypted_content: 'gAAAA-earlier-history' }, { role: 'user', content: 'go on' }]);
+
+  // The fallback down: its failure says more than Anthropic refusing the input.
+  tc.mock.reset();
+  tc.mock.script({ parts: [], httpError: { status: 503 } });
+  const down = await postResponses(tc.cluster.baseUrl, tc.key, { model: FALLBACK, stream: true, input });
+  t.equal(down.status, 503);
+  t.match(down.json, { error: { code: 'server_is_overloaded' } });
+});
