@@ -92,3 +92,33 @@ for (const f of FAMILIES) {
     t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
   });
 }
+
+// A PDF as the AI SDK sends it (an `input_file` with a data URL and a file name) reaches every
+// family in that family's own form.
+const PDF_BYTES = Buffer.from('%PDF-1.4\n%RouterHub test\n');
+const PDF_IN_UPSTREAM: Record<string, (body: Record<string, any>) => unknown> = {
+  'openai-responses': (b) => b.input[0].content.find((p: { type: string }) => p.type === 'input_file'),
+  anthropic: (b) => b.messages[0].content.find((p: { type: string }) => p.type === 'document'),
+  gemini: (b) => b.contents[0].parts.find((p: Record<string, unknown>) => 'inlineData' in p),
+  'openai-chat': (b) => b.messages.find((m: { role: string }) => m.role === 'user').content.find((p: { type: string }) => p.type === 'file'),
+};
+const PDF_EXPECTED: Record<string, unknown> = {
+  'openai-responses': { type: 'input_file', file_data: `data:application/pdf;base64,${PDF_BYTES.toString('base64')}` },
+  anthropic: { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BYTES.toString('base64') } },
+  gemini: { inlineData: { mimeType: 'application/pdf', data: PDF_BYTES.toString('base64') } },
+  'openai-chat': { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BYTES.toString('base64')}` } },
+};
+
+for (const f of FAMILIES) {
+  t.test(`${f.family}: a PDF file part reaches the upstream`, async (t) => {
+    tc.mock.script({ parts: [{ type: 'text', text: 'A test PDF.' }] });
+    const r = await generateText({
+      model: provider.responses(f.model),
+      maxRetries: 0,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'file', data: PDF_BYTES, mediaType: 'application/pdf', filename: 'test.pdf' }] }],
+    });
+    t.equal(r.text, 'A test PDF.');
+    t.match(PDF_IN_UPSTREAM[f.family](tc.mock.requests[0].body), PDF_EXPECTED[f.family]);
+    t.equal(upstreamView(0).lastUserText, 'What is this?');
+  });
+}
