@@ -180,3 +180,30 @@ t.test('items are completed to what the spec requires of them (ids, statuses, no
   t.match(done[1], { id: 'item_resp_8_1', status: 'completed' });
   t.match(events.find((e) => e.data.type === 'response.function_call_arguments.done')!.data, { item_id: 'item_resp_8_1', output_index: 1 });
 });
+
+t.test('pass-through frames: the upstream event with RouterHub numbers; the done item joins the output in its place', async (t) => {
+  const rs = new ResponseStream('resp_9', 'a/b', undefined, 1);
+  const item = { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'q' } };
+  const text = rs.start() +
+    rs.frame([F.PassThrough, 0, { type: 'response.output_item.added', item: { type: 'web_search_call', id: 'ws_1', status: 'in_progress' } }]) +
+    rs.frame([F.PassThrough, 0, { type: 'response.web_search_call.searching', item_id: 'ws_1' }]) +
+    rs.frame([F.PassThrough, 0, { type: 'response.output_item.done', item }]) +
+    rs.frame([F.ItemAdded, 1, { type: 'message', id: 'msg_1', role: 'assistant', status: 'in_progress', content: [] }]) +
+    rs.frame([F.TextDelta, 1, 'Found it.']) +
+    rs.frame([F.ItemDone, 1, { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Found it.', annotations: [] }] }]) +
+    rs.frame([F.Completed, usage, null]);
+  const events = parse(text);
+  t.same(events.slice(2, 5).map((e) => e.data), [
+    { type: 'response.output_item.added', output_index: 0, item: { type: 'web_search_call', id: 'ws_1', status: 'in_progress' }, sequence_number: 2 },
+    { type: 'response.web_search_call.searching', output_index: 0, item_id: 'ws_1', sequence_number: 3 },
+    { type: 'response.output_item.done', output_index: 0, item, sequence_number: 4 },
+  ]);
+  t.equal(events[3].event, 'response.web_search_call.searching');
+  const completed = events.at(-1)!.data as { response: { output: Array<{ type: string }> } };
+  t.same(completed.response.output.map((i) => i.type), ['web_search_call', 'message']);
+  t.same(completed.response.output[0], item);
+  // What RouterHub produces itself still follows the spec; the spec has no hosted-tool items or events.
+  conforms(t, events.filter((e) => !String(e.data.type).startsWith('response.web_search_call.') && (e.data.item as { type?: string } | undefined)?.type !== 'web_search_call' && e.data.type !== 'response.completed'));
+  t.notOk(spec.checkEvent(events[3].data as { type: string }).ok, 'the spec does not define web_search_call events');
+  t.notOk(spec.checkResponse(completed.response).ok, "nor a web_search_call in a Response's output (its ItemField is a closed oneOf)");
+});

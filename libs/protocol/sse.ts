@@ -5,13 +5,13 @@
 // the Open Responses specification (libs/protocol/spec/openresponses.json).
 import { F, type Frame } from '../wire/frames';
 import { ResponseSettings } from './envelope';
-import type { ApiError, OutputItem, ResponseStatus, Usage } from './types';
+import type { ApiError, OutputItem, PassThroughEvent, PassThroughItem, ResponseStatus, Usage } from './types';
 
 interface ItemPrefixes { delta: string; id: string }
 
 export class ResponseStream {
   private seq = 0;
-  private readonly done: Array<OutputItem | undefined> = [];
+  private readonly done: Array<OutputItem | PassThroughItem | undefined> = [];
   private readonly prefixes = new Map<number, ItemPrefixes>();
   private readonly summaryParts = new Map<number, number>();
   /** `{"id":…,"object":"response","created_at":…,"status":"` : the Response object's fixed start. */
@@ -66,6 +66,8 @@ export class ResponseStream {
       case F.ResponseFields:
         this.settings.override(f[1]);
         return '';
+      case F.PassThrough:
+        return this.passThrough(f[1], f[2]);
       case F.Accepted:
       case F.Started:
       case F.Keepalive:
@@ -87,7 +89,7 @@ export class ResponseStream {
 
   /** The Response object (JSON text) as `stream: false` returns it and as lifecycle events carry it. */
   responseJson(status: ResponseStatus): string {
-    const output = status === 'in_progress' ? '[]' : JSON.stringify(this.done.filter((i): i is OutputItem => i !== undefined));
+    const output = status === 'in_progress' ? '[]' : JSON.stringify(this.done.filter((i) => i !== undefined));
     // The spec's Error has a string `code`; an error without one is named by its type.
     const error = this.error ? JSON.stringify({ ...this.error, code: this.error.code ?? this.error.type }) : 'null';
     const incomplete = this.incompleteReason ? `{"reason":${JSON.stringify(this.incompleteReason)}}` : 'null';
@@ -163,6 +165,14 @@ export class ResponseStream {
     this.prefixes.delete(index);
     this.summaryParts.delete(index);
     return text + this.event('response.output_item.done', `"output_index":${index},"item":${JSON.stringify(item)}`);
+  }
+
+  /** An upstream event about an item RouterHub does not model, with RouterHub's output_index and sequence_number. */
+  private passThrough(index: number, ev: PassThroughEvent): string {
+    if (ev.type === 'response.output_item.done' && ev.item) this.done[index] = ev.item;
+    const { type, ...fields } = ev;
+    const rest = JSON.stringify(fields);
+    return this.event(type, `"output_index":${index}${rest === '{}' ? '' : `,${rest.slice(1, -1)}`}`);
   }
 
   /** One event: `fields` is the JSON object's body after `type`, already serialized. */

@@ -64,6 +64,15 @@ export type InputItem =
 /** Items RouterHub itself emits in `response.output`. */
 export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem;
 
+/** An output item RouterHub does not model (a hosted tool's call), kept as its upstream sent it. */
+export interface PassThroughItem { type: string; id?: string; [k: string]: unknown }
+
+/**
+ * An upstream streaming event about such an item, without its `sequence_number` and
+ * `output_index` (RouterHub numbers both). `item` is set on `response.output_item.added`/`.done`.
+ */
+export interface PassThroughEvent { type: string; item?: PassThroughItem; [k: string]: unknown }
+
 export interface FunctionTool {
   type: 'function';
   name: string;

@@ -38,6 +38,8 @@ t.test('names the field and says what is wrong', async (t) => {
   t.match(rejects({ model: 'a/b', input: 3 }), { param: 'input', message: /string or an array/ });
   t.match(rejects({ model: 'a/b', input: 'x', temperature: 9 }), { param: 'temperature', message: /<= 2/ });
   t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'robot', content: 'x' }] }), { param: 'input[0].role' });
+  t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'user', content: 'ok' }, { content: 'who says this?' }] }), { param: 'input[1]', message: /"type", or a message with "role" and "content"/ });
+  t.match(rejects({ model: 'a/b', input: [{ role: 'user' }] }), { param: 'input[0]' });
   t.match(rejects({ model: 'a/b', input: 'x', tools: [{ name: 'no type' }] }), { param: 'tools[0].type' });
   t.match(rejects({ model: 'a/b', input: 'x', tool_choice: 'sometimes' }), { param: 'tool_choice' });
   t.match(rejects([]), { status: 400 });

@@ -6,6 +6,8 @@ import type { ResponsesRequest } from './types';
 
 const item = {
   type: 'object',
+  // A typed item, or a message in the API's easy form (`{"role","content"}`, no type).
+  anyOf: [{ required: ['type'] }, { required: ['role', 'content'] }],
   properties: {
     type: { type: 'string' },
     role: { type: 'string', enum: ['user', 'assistant', 'system', 'developer'] },
@@ -86,6 +88,7 @@ function describe(e: ErrorObject | undefined): HttpError {
 function describeAnyOf(field: string): string {
   if (field === 'input') return 'expected a string or an array of input items';
   if (field === 'tool_choice') return "expected 'auto', 'none', 'required' or a tool object";
+  if (/^input\[\d+\]$/.test(field)) return 'expected an item with a "type", or a message with "role" and "content"';
   return 'has the wrong type';
 }
 

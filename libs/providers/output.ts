@@ -2,7 +2,7 @@
 // call start/append/finish; the builder assigns output indexes and item ids, keeps each item's
 // accumulated text so that `ItemDone` carries the complete item (Codex acts only on
 // `response.output_item.done`), and records the terminal outcome for the worker to act on.
-import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, NamespaceTool, OutputItem, ReasoningItem, Tool, Usage } from '../protocol/types';
+import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, NamespaceTool, OutputItem, PassThroughEvent, ReasoningItem, Tool, Usage } from '../protocol/types';
 import { F, type Frame, type TerminalFrame } from '../wire/frames';
 
 export interface FrameSink { push(frame: Frame): void }
@@ -126,6 +126,22 @@ export class OutputBuilder {
   /** An upstream's own settings for the Response object (temperature, service_tier, …): they replace the request's. */
   responseFields(fields: Record<string, unknown>): void {
     this.sink.push([F.ResponseFields, fields]);
+  }
+
+  /**
+   * An item RouterHub does not model, from its upstream `response.output_item.added` event: it
+   * takes the next output index, and it and its later events (`passThrough`) reach the client as sent.
+   */
+  startPassThrough(added: PassThroughEvent): number {
+    const index = this.next++;
+    this.hasOutput = true;
+    this.sink.push([F.PassThrough, index, added]);
+    return index;
+  }
+
+  /** A later event of a pass-through item (its progress, its `output_item.done`). */
+  passThrough(index: number, event: PassThroughEvent): void {
+    this.sink.push([F.PassThrough, index, event]);
   }
 
   isOpen(index: number): boolean {

@@ -2,7 +2,7 @@
 // output-item model so that the ingress serializer is a pure function from frames to SSE text
 // (libs/protocol/sse.ts). Frames are tuples, not objects: they are built and encoded per token.
 import { Packr } from 'msgpackr';
-import type { ApiError, OutputItem, Usage } from '../protocol/types';
+import type { ApiError, OutputItem, PassThroughEvent, Usage } from '../protocol/types';
 
 export const F = {
   /** A worker took the job. */
@@ -24,6 +24,13 @@ export const F = {
    * temperature, service_tier, …), which replace the request's: sent at most twice per response.
    */
   ResponseFields: 11,
+  /**
+   * An upstream event about an output item RouterHub does not model (a hosted tool's
+   * `web_search_call`, `image_generation_call`, `mcp_call`…), for the client as the upstream sent
+   * it but for `sequence_number` and `output_index`, which are RouterHub's. Its
+   * `response.output_item.done` carries the item that the Response object's `output` holds.
+   */
+  PassThrough: 12,
 } as const;
 
 export type Frame =
@@ -39,7 +46,8 @@ export type Frame =
   /** `usage`: what a response that reached its provider is billed (estimated when the provider sent none). */
   | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null, usage?: Usage | null]
   | [typeof F.Keepalive]
-  | [typeof F.ResponseFields, fields: Record<string, unknown>];
+  | [typeof F.ResponseFields, fields: Record<string, unknown>]
+  | [typeof F.PassThrough, outputIndex: number, event: PassThroughEvent];
 
 export type TerminalFrame = Extract<Frame, [typeof F.Completed | typeof F.Failed, ...unknown[]]>;
 

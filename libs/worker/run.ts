@@ -5,6 +5,7 @@ import { createParser } from 'eventsource-parser';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
+import { HttpError } from '../protocol/errors';
 import type { ResponsesRequest } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
@@ -64,6 +65,8 @@ export async function runJob(ctx: RunContext): Promise<void> {
   const { job, out, trace } = ctx;
   const missingKeys: string[] = [];
   let lastFailure: UpstreamFailure | null = null;
+  /** The first deployment whose family cannot take the input (a 400 naming the item), when no upstream failed. */
+  let inputRefused: UpstreamFailure | null = null;
   let started = false;
 
   for (const deployment of job.plan.deployments) {
@@ -75,7 +78,17 @@ export async function runJob(ctx: RunContext): Promise<void> {
     }
     rememberSecret(apiKey);
     trace.deployment = deployment;
-    const { builder, upstream, inputTokens } = prepare(ctx, deployment, apiKey);
+    let prepared: ReturnType<typeof prepare>;
+    try {
+      prepared = prepare(ctx, deployment, apiKey);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      // Another family of the route plan may take what this one cannot.
+      inputRefused ??= { error: err.body, httpStatus: err.status, retryAfterSeconds: null, retryable: true };
+      trace.attempts.push({ deployment: deploymentId(deployment), status: err.status, code: err.code, message: err.message });
+      continue;
+    }
+    const { builder, upstream, inputTokens } = prepared;
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
@@ -111,7 +124,9 @@ export async function runJob(ctx: RunContext): Promise<void> {
     return;
   }
 
-  // No deployment could serve: say why, naming what an operator must fix.
+  // No deployment could serve: say why, naming what an operator must fix (an upstream's failure
+  // says more than a family refusing the input, which another deployment might have taken).
+  lastFailure ??= inputRefused;
   if (lastFailure) {
     out.send([F.Failed, lastFailure.error, lastFailure.httpStatus, lastFailure.retryAfterSeconds]);
   } else {

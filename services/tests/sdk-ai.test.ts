@@ -52,13 +52,6 @@ function upstreamView(n: number) {
   return mockWires.find((w) => w.family === req.family)!.view(req.body);
 }
 
-// Issue 9 item 1: these families drop a message sent without `"type": "message"` (the AI SDK always
-// sends that shape); the fix (helper `providers`) is landing separately. Remove this once it has.
-const DROPS_EASY_INPUT = new Set(['anthropic', 'gemini', 'openai-chat']);
-function easyInputTodo(family: string): string | false {
-  return DROPS_EASY_INPUT.has(family) ? `${family} drops easy-input messages (issue 9, being fixed in libs/providers)` : false;
-}
-
 for (const f of FAMILIES) {
   t.test(`${f.family}: generateText with a tool`, async (t) => {
     tc.mock.script(...TURNS);
@@ -73,7 +66,7 @@ for (const f of FAMILIES) {
     t.match(r.usage, { inputTokens: 60, outputTokens: 11, totalTokens: 71 }, 'the last step\'s usage');
     t.match(r.totalUsage, { inputTokens: 100, outputTokens: 20, totalTokens: 120 }, 'both steps');
     t.equal(r.response.modelId, f.model);
-    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family) });
+    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
     t.same(upstreamView(1).toolResults.map((s) => JSON.parse(s)), [{ city: 'Paris', temperature_c: 21, sky: 'sunny' }], 'the tool result reached the upstream');
   });
 
@@ -96,6 +89,36 @@ for (const f of FAMILIES) {
     t.ok(parts.has('tool-call') && parts.has('tool-result') && parts.has('finish-step'), [...parts].join(', '));
     t.match(await r.usage, { inputTokens: 60, outputTokens: 11, totalTokens: 71 });
     t.match(await r.totalUsage, { inputTokens: 100, outputTokens: 20, totalTokens: 120 });
-    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family) });
+    t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
+  });
+}
+
+// A PDF as the AI SDK sends it (an `input_file` with a data URL and a file name) reaches every
+// family in that family's own form.
+const PDF_BYTES = Buffer.from('%PDF-1.4\n%RouterHub test\n');
+const PDF_IN_UPSTREAM: Record<string, (body: Record<string, any>) => unknown> = {
+  'openai-responses': (b) => b.input[0].content.find((p: { type: string }) => p.type === 'input_file'),
+  anthropic: (b) => b.messages[0].content.find((p: { type: string }) => p.type === 'document'),
+  gemini: (b) => b.contents[0].parts.find((p: Record<string, unknown>) => 'inlineData' in p),
+  'openai-chat': (b) => b.messages.find((m: { role: string }) => m.role === 'user').content.find((p: { type: string }) => p.type === 'file'),
+};
+const PDF_EXPECTED: Record<string, unknown> = {
+  'openai-responses': { type: 'input_file', file_data: `data:application/pdf;base64,${PDF_BYTES.toString('base64')}` },
+  anthropic: { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BYTES.toString('base64') } },
+  gemini: { inlineData: { mimeType: 'application/pdf', data: PDF_BYTES.toString('base64') } },
+  'openai-chat': { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BYTES.toString('base64')}` } },
+};
+
+for (const f of FAMILIES) {
+  t.test(`${f.family}: a PDF file part reaches the upstream`, async (t) => {
+    tc.mock.script({ parts: [{ type: 'text', text: 'A test PDF.' }] });
+    const r = await generateText({
+      model: provider.responses(f.model),
+      maxRetries: 0,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'file', data: PDF_BYTES, mediaType: 'application/pdf', filename: 'test.pdf' }] }],
+    });
+    t.equal(r.text, 'A test PDF.');
+    t.match(PDF_IN_UPSTREAM[f.family](tc.mock.requests[0].body), PDF_EXPECTED[f.family]);
+    t.equal(upstreamView(0).lastUserText, 'What is this?');
   });
 }

@@ -50,14 +50,6 @@ const WEATHER_TOOL = {
   strict: true,
 };
 
-// Issue 9 item 1: these families drop a message sent without `"type": "message"`; the fix (helper
-// `providers`) is landing separately. Remove this once it has.
-const DROPS_EASY_INPUT = new Set(['anthropic', 'gemini', 'openai-chat']);
-function easyInputTodo(family: string, input: ResponseInputItem[]): string | false {
-  const easy = input.some((i) => !('type' in i));
-  return easy && DROPS_EASY_INPUT.has(family) ? `${family} drops easy-input messages (issue 9, being fixed in libs/providers)` : false;
-}
-
 for (const f of FAMILIES) {
   for (const { shape, input } of INPUTS) {
     t.test(`${f.family}: responses.create with ${shape}`, async (t) => {
@@ -69,7 +61,7 @@ for (const f of FAMILIES) {
       t.match(r.usage, { input_tokens: 21, output_tokens: 7, total_tokens: 28 });
       t.match(r, { instructions: 'Be brief.', temperature: 0.2, tools: [], tool_choice: 'auto', parallel_tool_calls: true, error: null, incomplete_details: null });
       t.type(r.completed_at, 'number');
-      t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family, input) });
+      t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
     });
 
     t.test(`${f.family}: responses.stream with ${shape}`, async (t) => {
@@ -85,7 +77,7 @@ for (const f of FAMILIES) {
       t.equal(r.status, 'completed');
       t.match(r.usage, { input_tokens: 21, output_tokens: 7, total_tokens: 28 });
       t.same([types[0], types[1], types.at(-1)], ['response.created', 'response.in_progress', 'response.completed']);
-      t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream', { todo: easyInputTodo(f.family, input) });
+      t.equal(upstreamView(0).lastUserText, PROMPT, 'the prompt reached the upstream');
     });
   }
 
@@ -119,3 +111,22 @@ for (const f of FAMILIES) {
     t.same(upstreamView(1).toolResults, ['{"temperature_c":21,"sky":"sunny"}'], 'the tool output reached the upstream as the answer to the call');
   });
 }
+
+t.test('an input item a family cannot take is a 400 naming input[i] and the family; openai-responses forwards it', async (t) => {
+  const input = [{ role: 'user', content: PROMPT }, { type: 'item_reference', id: 'msg_earlier' }] as ResponseInputItem[];
+  for (const f of FAMILIES) {
+    tc.mock.reset();
+    if (f.family === 'openai-responses') {
+      tc.mock.script(answer);
+      const r = await client.responses.create({ model: f.model, input });
+      t.equal(r.output_text, ANSWER, 'openai-responses: forwarded');
+      t.match(tc.mock.requests[0].body.input, [{ role: 'user' }, { type: 'item_reference', id: 'msg_earlier' }]);
+      continue;
+    }
+    const err = await client.responses.create({ model: f.model, input }).then(() => null, (e: unknown) => e);
+    t.ok(err instanceof OpenAI.BadRequestError, `${f.family}: a 400`);
+    const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+    t.match(e.error, { param: 'input[1]', code: 'unsupported_input', type: 'invalid_request_error', message: new RegExp(`'item_reference' item, which the ${f.family} family cannot take`) });
+    t.equal(tc.mock.requests.length, 0, `${f.family}: nothing reached the upstream`);
+  }
+});

@@ -10,7 +10,7 @@ import { anthropicWire } from '../mock/anthropic';
 import type { MockTurn } from '../mock/script';
 import { MockUpstream } from '../mock/server';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
-import { chunks, codexRequest, fixturePath, replay } from '../replay';
+import { chunks, codexRequest, everyInputShape, fixturePath, PDF_DATA_URL, refusal, replay, withInput } from '../replay';
 
 const dep = { provider: 'anthropic', base_url: 'https://api.anthropic.com/v1/', model: 'claude-sonnet-4-5' };
 const APPLY_PATCH = { type: 'custom', name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: 'start: begin_patch hunk+ end_patch' } } as const;
@@ -508,4 +508,33 @@ t.test('request: tool_use input is always an object; an empty output has no cont
   const body = toAnthropicRequest({ model: 'm', input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: '[1,2]' }, { type: 'function_call_output', call_id: 'c', output: '' }] }, dep);
   t.same((body.messages[0].content[0] as ToolUseBlock).input, {});
   t.same(body.messages[1].content[0], { type: 'tool_result', tool_use_id: 'c', cache_control: { type: 'ephemeral' } });
+});
+
+t.test('request: every input shape (easy-input messages, string and part content, input_file) reaches Anthropic', async (t) => {
+  const body = toAnthropicRequest(everyInputShape(), dep);
+  t.match(body.system, [{ type: 'text', text: 'Be terse.' }, { type: 'text', text: 'Cite pages.' }]);
+  t.match(body.messages, [
+    { role: 'user', content: [
+      { type: 'text', text: 'What is in this file?' },
+      { type: 'text', text: 'Page one?' },
+      { type: 'document', title: 'report.pdf', source: { type: 'base64', media_type: 'application/pdf', data: PDF_DATA_URL.split(',')[1] } },
+    ] },
+    { role: 'assistant', content: [{ type: 'text', text: 'A report.' }] },
+    { role: 'user', content: [{ type: 'text', text: 'And this?' }, { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }] },
+  ]);
+  t.equal(body.messages.length, 3, 'the web_search_call record is dropped');
+  const text = toAnthropicRequest(withInput({ role: 'user', content: [{ type: 'input_file', filename: 'notes.txt', file_data: `data:text/plain;base64,${Buffer.from('hello').toString('base64')}` }, { type: 'input_file', file_url: 'https://example.com/r.pdf' }] }), dep);
+  t.match(text.messages[0].content, [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hello' } }, { type: 'document', source: { type: 'url', url: 'https://example.com/r.pdf' } }]);
+});
+
+t.test('request: what Anthropic cannot take is a 400 naming input[i] and the family', async (t) => {
+  const refused = (req: ResponsesRequest) => refusal(anthropic, req, dep);
+  t.match(refused(withInput({ role: 'user', content: 'hi' }, { type: 'image_generation_call_v2', id: 'ig' })), { status: 400, code: 'unsupported_input', param: 'input[1]', message: /^input\[1\] is a 'image_generation_call_v2' item, which the anthropic family cannot take/ });
+  t.match(refused(withInput({ type: 'item_reference', id: 'msg_1' })), { param: 'input[0]', message: /stores no responses/ });
+  t.match(refused(withInput({ type: 'compaction', encrypted_content: 'x' })), { param: 'input[0]', message: /openai-responses/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_audio', input_audio: {} }] })), { param: 'input[0].content[1]', message: /'input_audio' content part/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_image', file_id: 'file-1' }] })), { param: 'input[0].content[0]', message: /file_id/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_file', filename: 'a.docx', file_data: 'data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,UEs=' }] })), { param: 'input[0].content[0]', message: /PDF and plain-text/ });
+  t.match(refused(withInput({ role: 'developer', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] })), { param: 'input[0].content[0]', message: /an image in the system prompt/ });
+  t.match(refused(withInput({ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_video' }] })), { param: 'input[0].output[0]' });
 });

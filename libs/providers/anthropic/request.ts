@@ -6,12 +6,13 @@ import type {
   FunctionCallOutputItem, FunctionTool, InputItem, MessageItem, NamespaceTool, ReasoningItem, ResponsesRequest, Tool,
 } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { inputItems, parseArgumentsObject, parseDataUrl } from '../input';
+import { contentParts, inputItems, parseArgumentsObject, rejectItem, textOnly, untranslatable, type InputPart } from '../input';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
 import { decodeReasoning } from './state';
 
+const FAMILY = 'anthropic';
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** `max_tokens` is required by Anthropic; Codex never sends `max_output_tokens`. */
 export const DEFAULT_MAX_TOKENS = 32000;
@@ -26,20 +27,24 @@ const EMPTY_SCHEMA = { type: 'object', properties: {} };
 
 interface CacheControl { type: 'ephemeral' }
 type ImageSource = { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
+type DocumentSource = ImageSource | { type: 'text'; media_type: 'text/plain'; data: string };
 export interface TextBlock { type: 'text'; text: string; cache_control?: CacheControl }
 export interface ImageBlock { type: 'image'; source: ImageSource; cache_control?: CacheControl }
+/** A PDF or plain-text file (Responses `input_file`). */
+export interface DocumentBlock { type: 'document'; source: DocumentSource; title?: string; cache_control?: CacheControl }
+type ContentBlock = TextBlock | ImageBlock | DocumentBlock;
 export interface ToolUseBlock { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: CacheControl }
 export interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
-  content?: string | Array<TextBlock | ImageBlock>;
+  content?: string | ContentBlock[];
   is_error?: boolean;
   cache_control?: CacheControl;
 }
 /** Thinking blocks go back exactly as received (text + signature) and cannot carry cache_control. */
 export interface ThinkingBlock { type: 'thinking'; thinking: string; signature: string }
 export interface RedactedThinkingBlock { type: 'redacted_thinking'; data: string }
-export type AnthropicBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock;
+export type AnthropicBlock = ContentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock;
 type CacheableBlock = Exclude<AnthropicBlock, ThinkingBlock | RedactedThinkingBlock>;
 
 export interface AnthropicMessage { role: 'user' | 'assistant'; content: AnthropicBlock[] }
@@ -106,7 +111,7 @@ function thinkingBudget(wanted: number, maxTokens: number, choice: AnthropicTool
 
 export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[]; messages: AnthropicMessage[] } {
   const system: TextBlock[] = [];
-  if (req.instructions) system.push(...textBlocks(req.instructions));
+  if (req.instructions) system.push(...textBlocks([req.instructions]));
   const items: InputItem[] = inputItems(req);
   const messages: AnthropicMessage[] = [];
   // Anthropic requires alternating roles: consecutive items of one role become one turn.
@@ -116,13 +121,15 @@ export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[
     if (last?.role === role) last.content.push(...blocks);
     else messages.push({ role, content: blocks });
   };
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     switch (item.type) {
       case 'message': {
         const m = item as MessageItem;
+        const at = `input[${index}].content`;
+        const parts = contentParts(m.content, at, FAMILY);
         // Codex sends its system prompt as developer messages, not `instructions` (CODEX-CONTRACT 1.2).
-        if (m.role === 'developer' || m.role === 'system') system.push(...textBlocks(m.content));
-        else push(m.role === 'assistant' ? 'assistant' : 'user', contentBlocks(m.content));
+        if (m.role === 'developer' || m.role === 'system') system.push(...textBlocks(textOnly(parts, at, FAMILY, 'the system prompt')));
+        else push(m.role === 'assistant' ? 'assistant' : 'user', contentBlocks(parts, at));
         break;
       }
       case 'function_call': {
@@ -138,7 +145,7 @@ export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[
       case 'function_call_output':
       case 'custom_tool_call_output': {
         const o = item as FunctionCallOutputItem | CustomToolCallOutputItem;
-        push('user', [toolResult(toolUseId(o.call_id), o.output)]);
+        push('user', [toolResult(toolUseId(o.call_id), o.output, `input[${index}].output`)]);
         break;
       }
       case 'reasoning': {
@@ -147,8 +154,7 @@ export function toAnthropicMessages(req: ResponsesRequest): { system: TextBlock[
         break;
       }
       default:
-        // local_shell_call, web_search_call, tool_search_*, compaction…: nothing Anthropic can take.
-        break;
+        rejectItem(item, index, FAMILY);
     }
   }
   return { system, messages: pairToolCalls(messages) };
@@ -196,38 +202,35 @@ function toolUseId(callId: string): string {
   return callId.replace(/[^a-zA-Z0-9_-]/g, '_') || 'call';
 }
 
-function toolResult(id: string, output: string | ContentPart[]): ToolResultBlock {
-  const content = typeof output === 'string' ? output : contentBlocks(output);
+function toolResult(id: string, output: string | ContentPart[], at: string): ToolResultBlock {
+  const content = typeof output === 'string' ? output : contentBlocks(contentParts(output, at, FAMILY), at);
   // An empty text would be rejected; an absent `content` means "no output".
   return content.length > 0 ? { type: 'tool_result', tool_use_id: id, content } : { type: 'tool_result', tool_use_id: id };
 }
 
-function textBlocks(content: string | ContentPart[]): TextBlock[] {
-  return contentBlocks(content).filter((b): b is TextBlock => b.type === 'text');
+function textBlocks(texts: string[]): TextBlock[] {
+  // Anthropic rejects empty and whitespace-only text blocks.
+  return texts.filter((text) => text.trim() !== '').map((text) => ({ type: 'text', text }));
 }
 
-function contentBlocks(content: string | ContentPart[]): Array<TextBlock | ImageBlock> {
-  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'input_text', text: content }] : content;
-  const blocks: Array<TextBlock | ImageBlock> = [];
-  for (const part of parts) {
-    const text = (part as { text?: unknown }).text;
-    // Anthropic rejects empty and whitespace-only text blocks.
-    if (typeof text === 'string') {
-      if (text.trim() !== '') blocks.push({ type: 'text', text });
-    } else if (part.type === 'input_image') {
-      const image = imageBlock((part as { image_url?: unknown }).image_url);
-      if (image) blocks.push(image);
-    }
-  }
+function contentBlocks(parts: InputPart[], at: string): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  parts.forEach((part, j) => {
+    if (part.kind === 'text') blocks.push(...textBlocks([part.text]));
+    else if (part.kind === 'image') blocks.push({ type: 'image', source: part.source.kind === 'url' ? { type: 'url', url: part.source.url } : { type: 'base64', media_type: part.source.mediaType, data: part.source.data } });
+    else blocks.push(documentBlock(part, `${at}[${j}]`));
+  });
   return blocks;
 }
 
-function imageBlock(url: unknown): ImageBlock | null {
-  if (typeof url !== 'string') return null;
-  const data = parseDataUrl(url);
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
-  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
-  return null;
+/** Anthropic reads PDFs (bytes or URL) and plain text as documents; other files are a 400. */
+function documentBlock(part: Extract<InputPart, { kind: 'file' }>, at: string): DocumentBlock {
+  const title = part.filename ? { title: part.filename } : {};
+  const { source } = part;
+  if (source.kind === 'url') return { type: 'document', source: { type: 'url', url: source.url }, ...title };
+  if (source.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: source.mediaType, data: source.data }, ...title };
+  if (source.mediaType.startsWith('text/')) return { type: 'document', source: { type: 'text', media_type: 'text/plain', data: Buffer.from(source.data, 'base64').toString('utf8') }, ...title };
+  throw untranslatable(at, `a '${source.mediaType}' file`, FAMILY, 'Anthropic reads PDF and plain-text documents; convert the file to PDF or send its text');
 }
 
 export function toAnthropicTools(tools: Tool[] | undefined, seen = new Set<string>()): AnthropicTool[] {

@@ -10,7 +10,7 @@ import { decodeGeminiState } from './state';
 import { parseJsonPath } from './stream';
 import { geminiWire } from '../mock/gemini';
 import type { MockTurn } from '../mock/script';
-import { chunks, codexRequest, fixturePath, replay } from '../replay';
+import { chunks, codexRequest, everyInputShape, fixturePath, PDF_DATA_URL, refusal, replay, withInput } from '../replay';
 
 type Json = Record<string, any>; // test assertions walk arbitrary Gemini JSON
 
@@ -267,7 +267,6 @@ t.test('request: history items, roles, merging, images and unknown items', async
       { type: 'web_search_call', id: 'ws_1', status: 'completed' },
       { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'img:' }, { type: 'input_image', image_url: 'data:image/jpeg;base64,/9j/' }] },
       { type: 'function_call_output', call_id: 'call_missing', output: 'orphan' },
-      { type: 'compaction', encrypted_content: 'x' },
       { type: 'reasoning', summary: [], encrypted_content: 'gAAAA-openai-opaque' },
     ],
   };
@@ -479,4 +478,25 @@ t.test('errors: Google error bodies', async (t) => {
   t.same([invalid.httpStatus, invalid.error.code, invalid.retryable], [400, 'INVALID_ARGUMENT', false]);
   t.equal(gemini.mapError(404, {}, '{"error":{"code":404,"message":"models/x is not found","status":"NOT_FOUND"}}').error.code, 'upstream_model_not_found');
   t.equal(gemini.mapError(500, {}, 'not json').httpStatus, 502);
+});
+
+t.test('request: every input shape (easy-input messages, string and part content, input_file) reaches Gemini', async (t) => {
+  const body = toGeminiRequest(everyInputShape(), dep25) as Json;
+  t.same(body.systemInstruction, { parts: [{ text: 'Be terse.' }, { text: 'Cite pages.' }] });
+  t.same(body.contents, [
+    { role: 'user', parts: [{ text: 'What is in this file?' }, { text: 'Page one?' }, { inlineData: { mimeType: 'application/pdf', data: PDF_DATA_URL.split(',')[1] } }] },
+    { role: 'model', parts: [{ text: 'A report.' }] },
+    { role: 'user', parts: [{ text: 'And this?' }, { fileData: { mimeType: 'image/png', fileUri: 'https://example.com/a.png' } }] },
+  ], 'the web_search_call record is dropped');
+  const url = toGeminiRequest(withInput({ role: 'user', content: [{ type: 'input_file', file_url: 'https://example.com/r.pdf' }, { type: 'input_file', filename: 'n.txt', file_data: 'aGk=' }] }), dep25) as Json;
+  t.same(url.contents[0].parts, [{ fileData: { mimeType: 'application/pdf', fileUri: 'https://example.com/r.pdf' } }, { inlineData: { mimeType: 'text/plain', data: 'aGk=' } }], 'file_url, and bare base64 typed by the file name');
+});
+
+t.test('request: what Gemini cannot take is a 400 naming input[i] and the family', async (t) => {
+  const refused = (req: ResponsesRequest) => refusal(gemini, req, dep25);
+  t.match(refused(withInput({ role: 'user', content: 'hi' }, { type: 'compaction', encrypted_content: 'x' })), { status: 400, code: 'unsupported_input', param: 'input[1]', message: /^input\[1\] is a 'compaction' item, which the gemini family cannot take/ });
+  t.match(refused(withInput({ type: 'mystery_item' })), { param: 'input[0]', message: /does not know this item type/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] })), { param: 'input[0].content[0]', message: /keeps no uploaded files/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_file', file_data: 'AAAA' }] })), { param: 'input[0].content[0]', message: /media type is unknown/ });
+  t.match(refused(withInput({ role: 'system', content: [{ type: 'input_file', file_data: PDF_DATA_URL }] })), { param: 'input[0].content[0]', message: /a file in the system instruction/ });
 });

@@ -4,13 +4,14 @@ import type {
   ContentPart, FunctionTool, InputItem, MessageItem, NamespaceTool, ResponsesRequest, Tool,
 } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { inputItems, parseArgumentsObject, parseDataUrl } from '../input';
+import { contentParts, inputItems, parseArgumentsObject, rejectItem, textOnly, type InputPart, type MediaSource } from '../input';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
 import { cleanSchema, isObject, type Json } from './schema';
 import { decodeGeminiState } from './state';
 
+const FAMILY = 'gemini';
 type GeminiPart = Json;
 interface GeminiContent { role: 'user' | 'model'; parts: GeminiPart[] }
 
@@ -77,38 +78,32 @@ function thinkingConfig(req: ResponsesRequest, model: string): Json | undefined 
   return { thinkingBudget: BUDGETS[effort] ?? -1, includeThoughts };
 }
 
-function textOf(content: string | ContentPart[] | undefined): string {
-  if (typeof content === 'string') return content;
-  return ((content ?? []) as Json[]).map((c) => (typeof c.text === 'string' ? c.text : '')).join('');
-}
-
-function imagePart(part: ContentPart): GeminiPart | null {
-  const url = (part as Json).image_url;
-  if (typeof url !== 'string') return null;
-  const data = parseDataUrl(url);
-  if (data) return { inlineData: { mimeType: data.mediaType, data: data.data } };
-  if (/^https?:\/\//.test(url)) {
-    const ext = /\.(png|jpe?g|webp|gif|heic|heif)(\?|$)/i.exec(url)?.[1].toLowerCase();
-    const mimeType = ext ? `image/${ext === 'jpg' ? 'jpeg' : ext}` : undefined;
-    return { fileData: mimeType ? { mimeType, fileUri: url } : { fileUri: url } };
-  }
-  return null;
-}
-
-function contentParts(content: string | ContentPart[] | undefined): GeminiPart[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
-  const parts: GeminiPart[] = [];
-  for (const c of (content ?? []) as Json[]) {
-    if (c.type === 'input_image') {
-      const img = imagePart(c as ContentPart);
-      if (img) parts.push(img);
-    } else if (typeof c.text === 'string' && c.text !== '') {
-      parts.push({ text: c.text });
-    } else if (c.type === 'refusal' && typeof c.refusal === 'string') {
-      parts.push({ text: c.refusal });
+/** Text parts as Gemini parts; images and files as `inlineData` (bytes) or `fileData` (a URL). */
+function geminiParts(parts: InputPart[]): GeminiPart[] {
+  const out: GeminiPart[] = [];
+  for (const part of parts) {
+    if (part.kind === 'text') {
+      if (part.text !== '') out.push({ text: part.text });
+    } else {
+      out.push(mediaPart(part.source));
     }
   }
-  return parts;
+  return out;
+}
+
+function mediaPart(source: MediaSource): GeminiPart {
+  if (source.kind === 'base64') return { inlineData: { mimeType: source.mediaType, data: source.data } };
+  const mimeType = mediaTypeOfUrl(source.url);
+  return { fileData: mimeType ? { mimeType, fileUri: source.url } : { fileUri: source.url } };
+}
+
+/** Gemini wants the media type of a `fileData` URI: guessed from its extension. */
+function mediaTypeOfUrl(url: string): string | undefined {
+  const ext = /\.(png|jpe?g|webp|gif|heic|heif|pdf|txt)(\?|$)/i.exec(url)?.[1].toLowerCase();
+  if (!ext) return undefined;
+  if (ext === 'pdf') return 'application/pdf';
+  if (ext === 'txt') return 'text/plain';
+  return `image/${ext === 'jpg' ? 'jpeg' : ext}`;
 }
 
 /** Ids this adapter or OpenAI generated (`call_…`) are not Gemini's, so they are not sent as `id`. */
@@ -124,12 +119,15 @@ function functionCallPart(name: string, args: Json, callId: string, sigs: Map<st
   return part;
 }
 
-/** A tool result: text goes into `response.output`; images follow as their own parts. */
-function functionResponseParts(name: string, callId: string, output: string | ContentPart[]): GeminiPart[] {
-  const images = typeof output === 'string' ? [] : output.filter((c) => c.type === 'input_image').map(imagePart).filter((p): p is GeminiPart => p !== null);
+/** A tool result: text goes into `response.output`; images and files follow as their own parts. */
+function functionResponseParts(name: string, callId: string, output: InputPart[]): GeminiPart[] {
   const id = geminiCallId(callId);
-  const response = { output: textOf(typeof output === 'string' ? output : output.filter((c) => c.type !== 'input_image')) };
-  return [{ functionResponse: id ? { name, response, id } : { name, response } }, ...images];
+  const response = { output: textOf(output) };
+  return [{ functionResponse: id ? { name, response, id } : { name, response } }, ...geminiParts(output.filter((p) => p.kind !== 'text'))];
+}
+
+function textOf(parts: InputPart[]): string {
+  return parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
 }
 
 export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): Json {
@@ -159,14 +157,18 @@ export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): 
     else contents.push({ role, parts: [...parts] });
   };
 
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     switch (item.type) {
       case 'message': {
         const msg = item as MessageItem;
-        const parts = contentParts(msg.content);
+        const at = `input[${index}].content`;
+        const content = contentParts(msg.content, at, FAMILY);
         if (msg.role === 'developer' || msg.role === 'system') {
-          system.push(...parts.filter((p) => typeof p.text === 'string'));
-        } else if (msg.role === 'assistant') {
+          system.push(...textOnly(content, at, FAMILY, 'the system instruction').filter((text) => text !== '').map((text) => ({ text })));
+          break;
+        }
+        const parts = geminiParts(content);
+        if (msg.role === 'assistant') {
           const sig = msg.id ? sigs.get(`msg:${msg.id}`) : undefined;
           const lastText = parts.map((p) => typeof p.text === 'string').lastIndexOf(true);
           if (sig && lastText >= 0) parts[lastText] = { ...parts[lastText], thoughtSignature: sig };
@@ -185,16 +187,17 @@ export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): 
       case 'function_call_output':
       case 'custom_tool_call_output': {
         const callId = String(item.call_id);
-        const output = (item.output ?? '') as string | ContentPart[];
+        const output = contentParts((item.output ?? '') as string | ContentPart[], `input[${index}].output`, FAMILY);
         const name = callNames.get(callId);
         // A result whose call is not in the history cannot be a functionResponse: keep it as text.
         if (name) push('user', functionResponseParts(name, callId, output));
-        else push('user', [{ text: `Tool output (${callId}):\n${typeof output === 'string' ? output : textOf(output)}` }]);
+        else push('user', [{ text: `Tool output (${callId}):\n${textOf(output)}` }]);
         break;
       }
+      case 'reasoning':
+        break; // its signatures are applied above
       default:
-        // reasoning (its signatures are applied above), hosted-tool calls, compaction…: nothing to send.
-        break;
+        rejectItem(item, index, FAMILY);
     }
   }
 

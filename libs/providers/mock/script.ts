@@ -37,6 +37,8 @@ export interface MockTurn {
   initialDelayMs?: number;
   /** openai-responses: the upstream's own settings in its response envelopes (service_tier, top_p, …). */
   responseFields?: Record<string, unknown>;
+  /** Answer with this recorded stream instead (the `data:` payloads of a `.chunks.txt` fixture), framed as SSE. */
+  recorded?: string[];
   /** Go silent after this many wire events, for `ms` (unset: until the caller goes away), then go on. */
   stall?: { afterEvents: number; ms?: number };
   /** After this many wire events, send these bytes instead of the rest, then end the body (a broken upstream). */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { demoTurn } from './demo';
 import { mockWires } from './index';
 import type { MockRequest, MockTurn } from './script';
-import type { MockRequestView, MockWire } from './wire';
+import { recordedEvent, type MockRequestView, type MockWire } from './wire';
 
 export interface MockUpstreamOptions {
   port?: number;
@@ -74,7 +74,7 @@ export class MockUpstream {
       return;
     }
     const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
-    let events = wire.events(turn, { model, id: `mock${++this.counter}` });
+    let events = turn.recorded ? turn.recorded.map(recordedEvent) : wire.events(turn, { model, id: `mock${++this.counter}` });
     if (turn.cutAfterEvents !== undefined) events = events.slice(0, turn.cutAfterEvents);
     res.on('close', () => {
       if (!record.finished) record.aborted = true;

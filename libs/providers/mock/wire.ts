@@ -27,6 +27,12 @@ export function typedEvent(ev: Record<string, unknown>): string {
   return `event: ${ev.type as string}\ndata: ${JSON.stringify(ev)}\n\n`;
 }
 
+/** A recorded `data:` payload as an SSE event, named after its JSON `type` when it has one. */
+export function recordedEvent(data: string): string {
+  const type = (JSON.parse(data) as { type?: unknown }).type;
+  return `${typeof type === 'string' ? `event: ${type}\n` : ''}data: ${data}\n\n`;
+}
+
 /** Text of a message's content: a string, or the `text` of its parts. */
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;

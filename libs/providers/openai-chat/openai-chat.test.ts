@@ -8,7 +8,7 @@ import type { MockTurn } from '../mock/script';
 import { openaiChat } from './index';
 import { buildRequest, toChatRequest, type ChatMessage, type ChatTool } from './request';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
-import { fixturePath, chunks, codexRequest, replay } from '../replay';
+import { fixturePath, chunks, codexRequest, everyInputShape, PDF_DATA_URL, refusal, replay, withInput } from '../replay';
 
 const dep = { provider: 'openai-chat', base_url: 'http://localhost:8000/v1/', model: 'Qwen/Qwen3-Coder' };
 const openaiDep = { provider: 'openai-chat', base_url: 'https://api.openai.com/v1', model: 'gpt-4.1' };
@@ -455,4 +455,31 @@ t.test('errors: 429, 401, 404, 500, 503, context overflow, vLLM numeric code', a
   t.equal(bad.httpStatus, 400);
   t.notMatch(bad.error.code, /^\d+$/, 'a numeric vLLM code is not passed on as the error code');
   t.notOk(bad.retryable);
+});
+
+t.test('request: every input shape (easy-input messages, string and part content, input_file) reaches Chat Completions', async (t) => {
+  const messages = toChatRequest(everyInputShape(), dep).messages as ChatMessage[];
+  t.same(messages, [
+    { role: 'system', content: 'Be terse.\n\nCite pages.' },
+    { role: 'user', content: 'What is in this file?' },
+    { role: 'user', content: [{ type: 'text', text: 'Page one?' }, { type: 'file', file: { file_data: PDF_DATA_URL, filename: 'report.pdf' } }] },
+    { role: 'assistant', content: 'A report.' },
+    { role: 'user', content: [{ type: 'text', text: 'And this?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] },
+  ], 'the web_search_call record is dropped');
+  const tool = toChatRequest(withInput(
+    { type: 'function_call', call_id: 'c1', name: 'read', arguments: '{}' },
+    { type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_text', text: 'here' }, { type: 'input_file', file_data: PDF_DATA_URL }] },
+  ), dep).messages as ChatMessage[];
+  t.same(tool.slice(1), [
+    { role: 'tool', tool_call_id: 'c1', content: 'here\n(the attached output follows in the next message)' },
+    { role: 'user', content: [{ type: 'file', file: { file_data: PDF_DATA_URL, filename: 'document.pdf' } }] },
+  ], 'a PDF a tool returned follows as a user message');
+});
+
+t.test('request: what Chat Completions cannot take is a 400 naming input[i] and the family', async (t) => {
+  const refused = (req: ResponsesRequest) => refusal(openaiChat, req, dep);
+  t.match(refused(withInput({ role: 'user', content: 'hi' }, { type: 'computer_call_output', call_id: 'c' })), { status: 400, code: 'unsupported_input', param: 'input[1]', message: /^input\[1\] is a 'computer_call_output' item, which the openai-chat family cannot take/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_file', file_url: 'https://example.com/r.pdf' }] })), { param: 'input[0].content[0]', message: /file_data/ });
+  t.match(refused(withInput({ role: 'user', content: [{ type: 'input_file', filename: 'n.txt', file_data: 'aGk=' }] })), { param: 'input[0].content[0]', message: /'text\/plain' file.*PDF files only/ });
+  t.match(refused(withInput({ role: 'assistant', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] })), { param: 'input[0].content[0]', message: /an image in an assistant message/ });
 });

@@ -2,15 +2,19 @@
 // function tools, for OpenAI itself and compatible servers (vLLM, Ollama, DeepSeek, Groq, OpenRouter…).
 import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { inputItems } from '../input';
+import { contentParts, inputItems, rejectItem, sourceUrl, textOnly, untranslatable, type InputPart } from '../input';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { decodeState } from '../reasoning-state';
 import { streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
 import type { ChatReasoningState } from './state';
 
+const FAMILY = 'openai-chat';
 type ChatImagePart = { type: 'image_url'; image_url: { url: string; detail?: string } };
-export type ChatContentPart = { type: 'text'; text: string } | ChatImagePart;
+/** A PDF (Chat Completions reads no other files, and only as bytes). */
+type ChatFilePart = { type: 'file'; file: { file_data: string; filename: string } };
+type ChatAttachment = ChatImagePart | ChatFilePart;
+export type ChatContentPart = { type: 'text'; text: string } | ChatAttachment;
 export interface ChatToolCall { id: string; type: 'function'; function: { name: string; arguments: string } }
 export type ChatMessage =
   | { role: 'system'; content: string }
@@ -85,29 +89,31 @@ export function toChatMessages(req: ResponsesRequest): ChatMessage[] {
   };
   if (req.instructions) system.push(req.instructions);
   const messages: ChatMessage[] = [];
-  // Chat tool messages carry text only: images a tool returned (Codex's view_image) follow the
-  // tool messages as a user message.
-  let images: ChatImagePart[] = [];
+  // Chat tool messages carry text only: images (Codex's view_image) and files a tool returned
+  // follow the tool messages as a user message.
+  let images: ChatAttachment[] = [];
   const flushImages = (): void => {
     if (images.length > 0) messages.push({ role: 'user', content: images });
     images = [];
   };
   const items: InputItem[] = inputItems(req);
 
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     switch (item.type) {
       case 'message': {
         const m = item as MessageItem;
+        const at = `input[${index}].content`;
+        const parts = contentParts(m.content, at, FAMILY);
         if (m.role === 'developer' || m.role === 'system') {
-          const text = textOf(m.content);
+          const text = joinTexts(textOnly(parts, at, FAMILY, 'the system message'));
           if (text) system.push(text);
         } else if (m.role === 'user') {
           flushImages();
           reasoning = '';
-          messages.push({ role: 'user', content: userContent(m.content) });
+          messages.push({ role: 'user', content: userContent(parts, at) });
         } else if (m.role === 'assistant') {
           flushImages();
-          withReasoning(appendAssistantText(messages, textOf(m.content)));
+          withReasoning(appendAssistantText(messages, joinTexts(textOnly(parts, at, FAMILY, 'an assistant message'))));
         }
         break;
       }
@@ -124,7 +130,7 @@ export function toChatMessages(req: ResponsesRequest): ChatMessage[] {
       case 'function_call_output':
       case 'custom_tool_call_output': {
         const out = item as { call_id: string; output: string | ContentPart[] };
-        const { text, imageParts } = toolOutput(out.output);
+        const { text, imageParts } = toolOutput(contentParts(out.output, `input[${index}].output`, FAMILY), `input[${index}].output`);
         messages.push({ role: 'tool', tool_call_id: out.call_id, content: text });
         images.push(...imageParts);
         break;
@@ -138,8 +144,7 @@ export function toChatMessages(req: ResponsesRequest): ChatMessage[] {
         break;
       }
       default:
-        // Unknown and hosted-tool items (web_search_call…) have no Chat form.
-        break;
+        rejectItem(item, index, FAMILY);
     }
   }
   flushImages();
@@ -173,40 +178,42 @@ function assistantForCalls(messages: ChatMessage[]): AssistantMessage {
   return message;
 }
 
-function textOf(content: string | ContentPart[] | undefined): string {
-  if (typeof content === 'string') return content;
-  return (content ?? []).map(partText).filter((t) => t !== '').join('\n\n');
+function joinTexts(texts: string[]): string {
+  return texts.filter((t) => t !== '').join('\n\n');
 }
 
-function partText(p: ContentPart): string {
-  return 'text' in p && typeof p.text === 'string' ? p.text : '';
+function chatPart(part: InputPart, at: string): ChatContentPart {
+  if (part.kind === 'text') return { type: 'text', text: part.text };
+  return attachment(part, at);
 }
 
-function imagePart(p: ContentPart): ChatImagePart | null {
-  if (p.type !== 'input_image' || typeof p.image_url !== 'string') return null; // file_id images have no Chat form
-  const detail = typeof p.detail === 'string' && ['auto', 'low', 'high'].includes(p.detail) ? p.detail : undefined;
-  return { type: 'image_url', image_url: detail ? { url: p.image_url, detail } : { url: p.image_url } };
-}
-
-function userContent(content: string | ContentPart[]): string | ChatContentPart[] {
-  if (typeof content === 'string') return content;
-  const parts: ChatContentPart[] = [];
-  for (const p of content) {
-    if ('text' in p && typeof p.text === 'string') parts.push({ type: 'text', text: p.text });
-    else {
-      const image = imagePart(p);
-      if (image) parts.push(image);
-    }
+function attachment(part: Exclude<InputPart, { kind: 'text' }>, at: string): ChatAttachment {
+  if (part.kind === 'image') {
+    const detail = part.detail && ['auto', 'low', 'high'].includes(part.detail) ? part.detail : undefined;
+    const url = sourceUrl(part.source);
+    return { type: 'image_url', image_url: detail ? { url, detail } : { url } };
   }
-  // Text-only content as a plain string: the form every compatible server accepts.
-  return parts.every((p) => p.type === 'text') ? textOf(content) : parts;
+  const { source } = part;
+  if (source.kind === 'url') throw untranslatable(at, 'a file given by file_url', FAMILY, 'Chat Completions takes files as bytes only; send file_data as a base64 data: URL');
+  if (source.mediaType !== 'application/pdf') throw untranslatable(at, `a '${source.mediaType}' file`, FAMILY, 'Chat Completions reads PDF files only; convert the file to PDF or send its text');
+  return { type: 'file', file: { file_data: sourceUrl(source), filename: part.filename ?? 'document.pdf' } };
 }
 
-function toolOutput(output: string | ContentPart[]): { text: string; imageParts: ChatImagePart[] } {
-  if (typeof output === 'string') return { text: output, imageParts: [] };
-  const imageParts = (output ?? []).map(imagePart).filter((p): p is ChatImagePart => p !== null);
-  let text = (output ?? []).map(partText).filter((t) => t !== '').join('\n');
-  if (imageParts.length > 0) text += `${text ? '\n' : ''}(the image output follows in the next message)`;
+function userContent(parts: InputPart[], at: string): string | ChatContentPart[] {
+  // Text-only content as a plain string: the form every compatible server accepts.
+  if (parts.every((p) => p.kind === 'text')) return joinTexts(parts.map((p) => (p as { text: string }).text));
+  return parts.map((p, j) => chatPart(p, `${at}[${j}]`));
+}
+
+function toolOutput(parts: InputPart[], at: string): { text: string; imageParts: ChatAttachment[] } {
+  const imageParts: ChatAttachment[] = [];
+  const texts: string[] = [];
+  parts.forEach((p, j) => {
+    if (p.kind === 'text') texts.push(p.text);
+    else imageParts.push(attachment(p, `${at}[${j}]`));
+  });
+  let text = texts.filter((t) => t !== '').join('\n');
+  if (imageParts.length > 0) text += `${text ? '\n' : ''}(the ${imageParts.every((p) => p.type === 'image_url') ? 'image' : 'attached'} output follows in the next message)`;
   return { text, imageParts };
 }
 

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { F } from '../../wire/frames';
+import { createParser } from 'eventsource-parser';
+import { ResponseStream } from '../../protocol/sse';
+import { F, type Frame } from '../../wire/frames';
 import { openaiResponses } from './index';
 import { buildRequest } from './request';
 import { chunks, replay } from '../replay';
@@ -30,6 +32,11 @@ t.test('request: store:false strips item ids, drops client_metadata, keeps every
   t.equal(body.prompt_cache_key, 'k');
   t.same(body.input.map((i: { id?: string }) => i.id), [undefined, undefined, undefined]);
   t.equal(body.input[1].encrypted_content, 'opaque');
+});
+
+t.test('request: easy-input messages and item references pass as sent (a reference keeps its id)', async (t) => {
+  const input = [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'msg_1' }, { type: 'web_search_call', id: 'ws_1', status: 'completed' }] as ResponsesRequest['input'];
+  t.same(JSON.parse(buildRequest({ model: 'm', input }, dep, '').body).input, [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'msg_1' }, { type: 'web_search_call', status: 'completed' }]);
 });
 
 t.test('request: store:true keeps ids', async (t) => {
@@ -105,4 +112,61 @@ t.test('errors: 429 with retry-after, 401, 500, context overflow', async (t) => 
   const ctx = openaiResponses.mapError(400, {}, '{"error":{"message":"Your input exceeds the context window of this model.","code":"context_length_exceeded"}}');
   t.equal(ctx.error.code, 'context_length_exceeded');
   t.notOk(ctx.retryable);
+});
+
+/** The client's view of a replayed upstream stream: RouterHub's events, parsed, and its final Response object. */
+function clientView(file: string): { upstream: Array<Record<string, any>>; events: Array<Record<string, any>>; frames: Frame[]; response: Record<string, any> } {
+  const lines = chunks('openai-responses', file);
+  const { frames, out } = replay(openaiResponses, lines);
+  const rs = new ResponseStream('resp_rh', 'x/y');
+  let text = rs.start();
+  for (const f of [...frames, out.terminal!]) text += rs.frame(f);
+  const events: Array<Record<string, any>> = [];
+  const parser = createParser({ onEvent: (e) => events.push({ event: e.event, ...JSON.parse(e.data) }) });
+  parser.feed(text);
+  return { upstream: lines.map((l) => JSON.parse(l)), events, frames, response: JSON.parse(rs.responseJson(rs.terminal!)) };
+}
+
+/** Events as the client compares them with the upstream's: without the numbers RouterHub gives. */
+const unnumbered = ({ sequence_number: _s, event: _e, ...rest }: Record<string, any>) => rest;
+
+t.test('stream: a web_search_call and its events pass through; its citations reach the message', async (t) => {
+  const { upstream, events, response } = clientView('rh-web-search-call.chunks.txt');
+  const hosted = (e: Record<string, any>) => String(e.type).startsWith('response.web_search_call.') || e.item?.type === 'web_search_call';
+  t.same(events.filter(hosted).map(unnumbered), upstream.filter(hosted).map(unnumbered), 'every web_search_call event, as the upstream sent it');
+  t.same(events.filter(hosted).map((e) => e.type), [
+    'response.output_item.added', 'response.web_search_call.in_progress', 'response.web_search_call.searching',
+    'response.web_search_call.completed', 'response.output_item.done',
+  ]);
+  t.ok(events.filter(hosted).every((e) => e.event === e.type), 'each on its own `event:` line');
+  t.same(events.map((e) => e.sequence_number), events.map((_, i) => i), "RouterHub's sequence numbers, with no gap");
+  const citation = events.find((e) => e.type === 'response.output_text.annotation.added');
+  t.match(citation, { output_index: 2, item_id: 'msg_rh_ws_01', annotation: { type: 'url_citation' } });
+  const upstreamOutput = upstream.at(-1)!.response.output;
+  t.same(response.output.map((i: { type: string }) => i.type), ['reasoning', 'web_search_call', 'message']);
+  t.same(response.output[1], upstreamOutput[1], 'the final output holds the search as the upstream reported it');
+  t.same(response.output[2].content[0].annotations, upstreamOutput[2].content[0].annotations);
+  t.match(response.usage, { input_tokens: 8412, output_tokens: 212 });
+});
+
+t.test('stream: an image_generation_call passes through with its partial image and result', async (t) => {
+  const { upstream, events, frames, response } = clientView('rh-image-generation-call.chunks.txt');
+  const hosted = (e: Record<string, any>) => String(e.type).startsWith('response.image_generation_call.') || e.item?.type === 'image_generation_call';
+  t.same(events.filter(hosted).map(unnumbered), upstream.filter(hosted).map(unnumbered));
+  t.match(events.find((e) => e.type === 'response.image_generation_call.partial_image'), { output_index: 1, partial_image_index: 0, partial_image_b64: /^iVBOR/ });
+  t.equal(frames.filter((f) => f[0] === F.PassThrough).length, 6, 'added, 4 progress events, done');
+  t.same(response.output[1], upstream.at(-1)!.response.output[1], 'the generated image is in the final output');
+  t.equal(response.status, 'completed');
+});
+
+t.test('stream: a pass-through item is output (no failover after it) and keeps the text path as it was', async (t) => {
+  const lines = chunks('openai-responses', 'rh-image-generation-call.chunks.txt');
+  t.ok(replay(openaiResponses, lines.slice(0, 5)).out.hasOutput, 'a started hosted-tool call was paid for: no failover');
+  const text = replay(openaiResponses, chunks('openai-responses', 'azure-text.1.chunks.txt')).frames;
+  t.notOk(text.some((f) => f[0] === F.PassThrough), 'an ordinary text stream has no pass-through frame');
+  const odd = replay(openaiResponses, [
+    lines[4],
+    JSON.stringify({ type: 'response.image_generation_call.evil\nevent: x', output_index: 1, item_id: 'ig_rh_ig_01' }),
+  ]).frames;
+  t.equal(odd.filter((f) => f[0] === F.PassThrough).length, 1, 'an event name unfit for an SSE line is not sent on');
 });

@@ -21,7 +21,8 @@ export function toResponsesUpstream(req: ResponsesRequest, deployment: Deploymen
 }
 
 function stripId(item: InputItem): InputItem {
-  if (item.id === undefined) return item;
+  // An item_reference's id is what it refers to (an item the upstream stored earlier).
+  if (item.id === undefined || item.type === 'item_reference') return item;
   const { id: _id, ...rest } = item;
   return rest as InputItem;
 }

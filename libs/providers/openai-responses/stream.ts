@@ -1,7 +1,7 @@
 // openai-responses stream mapper: the upstream's events map one-to-one onto frames, with the
 // upstream's complete items used for `output_item.done`.
 import { pickUpstreamSettings } from '../../protocol/envelope';
-import type { ApiError, OutputItem } from '../../protocol/types';
+import type { ApiError, OutputItem, PassThroughEvent } from '../../protocol/types';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper } from '../types';
 import { NAME } from './errors';
@@ -13,6 +13,7 @@ interface UpstreamEvent {
   summary_index?: number;
   delta?: string;
   item?: OutputItem & { type: string };
+  sequence_number?: number;
   response?: {
     [setting: string]: unknown;
     usage?: ResponsesUsage | null;
@@ -26,11 +27,20 @@ interface UpstreamEvent {
 
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
+/** Items RouterHub models; any other (a hosted tool's call) passes through as the upstream sent it. */
+const MODELLED_ITEMS = new Set(['message', 'reasoning', 'function_call', 'custom_tool_call']);
+
+/** An event name that is safe on an SSE `event:` line and in the JSON RouterHub writes around it. */
+const EVENT_NAME = /^response\.[a-z0-9_.]+$/;
+
 const RETRYABLE_STREAM_CODES = new Set(['server_error', 'rate_limit_exceeded', 'server_is_overloaded', 'slow_down']);
 
 export class ResponsesStreamMapper implements StreamMapper {
   /** Upstream output_index → ours (the same unless the upstream skips indexes). */
   private readonly index = new Map<number, number>();
+
+  /** Our output indexes of the items passed through (hosted tools' calls). */
+  private readonly passedThrough = new Set<number>();
 
   /** The upstream's settings last forwarded (JSON), so that an unchanged terminal envelope sends nothing. */
   private settings = '';
@@ -44,7 +54,8 @@ export class ResponsesStreamMapper implements StreamMapper {
     if (ev.response && (ev.type === 'response.created' || TERMINAL_EVENTS.has(ev.type))) this.forwardSettings(ev.response);
     switch (ev.type) {
       case 'response.output_item.added':
-        this.start(ev.output_index ?? this.index.size, ev.item!);
+        if (typeof ev.item?.type === 'string' && !MODELLED_ITEMS.has(ev.item.type)) this.index.set(ev.output_index ?? this.index.size, this.startPassThrough(ev));
+        else this.start(ev.output_index ?? this.index.size, ev.item!);
         return;
       case 'response.output_text.delta':
         this.out.appendText(at, ev.delta ?? '');
@@ -59,7 +70,8 @@ export class ResponsesStreamMapper implements StreamMapper {
         this.out.appendCustomInput(at, ev.delta ?? '');
         return;
       case 'response.output_item.done':
-        if (at >= 0) this.out.finish(at, ev.item);
+        if (this.passedThrough.has(at)) this.out.passThrough(at, passThroughEvent(ev));
+        else if (at >= 0) this.out.finish(at, ev.item);
         return;
       case 'response.completed':
       case 'response.incomplete': {
@@ -75,8 +87,15 @@ export class ResponsesStreamMapper implements StreamMapper {
         // Documented top-level shape {"type":"error","code","message"} and the nested one.
         this.fail(ev.error ?? { code: ev.code, message: ev.message });
         return;
+      case 'response.output_text.annotation.added':
+        // Citations (a web search's url_citation) on a message: RouterHub's events have none of their own.
+        if (at >= 0 && EVENT_NAME.test(ev.type)) this.out.passThrough(at, passThroughEvent(ev));
+        return;
       default:
-        // created, in_progress, content_part.*, *.done text events, annotations…: nothing to add.
+        // A hosted tool's progress (web_search_call.searching, image_generation_call.partial_image,
+        // mcp_call.*…) goes to the client. created, in_progress, content_part.*, the *.done events of
+        // the items RouterHub models: it sends its own.
+        if (this.passedThrough.has(at) && EVENT_NAME.test(ev.type)) this.out.passThrough(at, passThroughEvent(ev));
         return;
     }
   }
@@ -89,6 +108,12 @@ export class ResponsesStreamMapper implements StreamMapper {
     if (!fields || json === this.settings) return;
     this.settings = json;
     this.out.responseFields(fields);
+  }
+
+  private startPassThrough(ev: UpstreamEvent): number {
+    const at = this.out.startPassThrough(passThroughEvent(ev));
+    this.passedThrough.add(at);
+    return at;
   }
 
   private start(upstreamIndex: number, item: OutputItem & { type: string }): void {
@@ -107,7 +132,6 @@ export class ResponsesStreamMapper implements StreamMapper {
         ours = this.out.startCustomCall(item.call_id, item.name, item.id);
         break;
       default:
-        // Hosted-tool items (web_search_call…) are not part of a Codex turn through a gateway.
         return;
     }
     this.index.set(upstreamIndex, ours);
@@ -121,3 +145,9 @@ export class ResponsesStreamMapper implements StreamMapper {
   }
 }
 
+
+/** The upstream event without the numbers RouterHub gives it itself (sequence_number, output_index). */
+function passThroughEvent(ev: UpstreamEvent): PassThroughEvent {
+  const { sequence_number: _seq, output_index: _index, ...event } = ev;
+  return event as PassThroughEvent;
+}
