@@ -5,7 +5,7 @@ import type { ApiError, OutputItem } from '../../protocol/types';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper } from '../types';
 import { makeUsage } from '../usage';
-import { NAME } from './errors';
+import { streamErrorFailure } from './errors';
 
 interface UpstreamEvent {
   type: string;
@@ -25,8 +25,6 @@ interface UpstreamEvent {
 }
 
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
-
-const RETRYABLE_STREAM_CODES = new Set(['server_error', 'rate_limit_exceeded', 'server_is_overloaded', 'slow_down']);
 
 export class ResponsesStreamMapper implements StreamMapper {
   /** Upstream output_index → ours (the same unless the upstream skips indexes). */
@@ -114,10 +112,8 @@ export class ResponsesStreamMapper implements StreamMapper {
   }
 
   private fail(err: Partial<ApiError>): void {
-    const code = err.code ?? 'upstream_error';
-    const message = `${NAME}: ${err.message ?? 'the response failed'}`;
-    const status = code === 'rate_limit_exceeded' ? 429 : code === 'context_length_exceeded' ? 400 : 502;
-    this.out.failed({ message, type: err.type ?? 'upstream_error', param: err.param ?? null, code }, status, RETRYABLE_STREAM_CODES.has(code));
+    const f = streamErrorFailure(err);
+    this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
   }
 }
 
