@@ -183,8 +183,8 @@ export function contentFiltered(provider: string, said: string): HttpError {
   return new HttpError(400, `${provider} refused the request under its content policy${said}. Rephrase the input.`, 'invalid_request_error', 'content_filter');
 }
 
-export function upstreamRejected(provider: string, where: string, said: string, code: string): HttpError {
-  return new HttpError(400, `${provider} rejected the request (${where}${said}).`, 'invalid_request_error', code);
+export function upstreamRejected(provider: string, where: string, said: string): HttpError {
+  return new HttpError(400, `${provider} rejected the request (${where}${said}). Change the request as it says; another deployment would refuse it too.`, 'invalid_request_error', 'invalid_request');
 }
 
 export function upstreamRequestTooLarge(provider: string, said: string): HttpError {

@@ -93,15 +93,14 @@ export function causeOf(status: number | null, code: string | null, detail: stri
   return 'server_error';
 }
 
-/** Codes that name a kind of error rather than the error: Anthropic's types, Google's statuses, exception names. */
-const GENERIC_CODE = /^(invalid_request(_error)?|bad_request|[A-Z_]+|\d+|.*(Error|_error))$/;
-
 /** A 404 that names no model but a path, route or URL (the base_url is wrong, not the model). */
 const PATH_NOT_FOUND = /^(not found|404( page)? not found)$|invalid url|no (such )?route|unknown (url|path|route|endpoint)|requested url|cannot (post|get)|no provider api at|unrecognized request url/i;
 
 function isPathNotFound(detail: string, code: string | null): boolean {
-  if (code === 'model_not_found' || /model/i.test(detail)) return false;
-  return detail === '' || PATH_NOT_FOUND.test(detail.trim().replace(/[.\s]+$/, ''));
+  if (code === 'model_not_found') return false;
+  // Google's HTML page names the path it did not find, model name included: the page's words decide.
+  if (PATH_NOT_FOUND.test(detail.trim().replace(/[.\s]+$/, ''))) return true;
+  return detail === '' || (!/model/i.test(detail) && /not.?found/i.test(detail));
 }
 
 /**
@@ -120,7 +119,8 @@ export function httpFailure(
   url: string | null = null,
 ): UpstreamFailure {
   const said = detail ? `: ${detail.replace(/[.\s]+$/, '')}` : '';
-  const where = status !== null ? `HTTP ${status}` : upstreamCode ? `in the stream, ${upstreamCode}` : 'in the stream';
+  // The provider's own code stays in the message; the client's `code` is the cause's, the same for every family.
+  const where = [status !== null ? `HTTP ${status}` : 'in the stream', upstreamCode].filter(Boolean).join(', ');
   // In-stream errors of Google, vLLM and LiteLLM carry the HTTP status they stand for as their code.
   const standsFor = status ?? (upstreamCode && /^\d{3}$/.test(upstreamCode) ? Number(upstreamCode) : null);
   switch (causeOf(standsFor, upstreamCode, detail)) {
@@ -143,7 +143,7 @@ export function httpFailure(
       return upstreamFailure(upstreamRequestTooLarge(provider, said), false);
     case 'invalid_request':
       // The request itself is wrong for this provider; another deployment would say the same.
-      return upstreamFailure(upstreamRejected(provider, where, said, upstreamCode && !GENERIC_CODE.test(upstreamCode) ? upstreamCode : 'invalid_request'), false);
+      return upstreamFailure(upstreamRejected(provider, where, said), false);
     case 'server_error':
       return upstreamFailure(upstreamFailed(provider, where, said, retryAfter), true);
   }
