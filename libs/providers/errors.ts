@@ -10,6 +10,7 @@ import {
 import type { ApiError } from '../protocol/types';
 import type { ProviderAdapter, UpstreamFailure } from './types';
 
+/** An ad-hoc error body; errors a client sees come from the catalogue (libs/protocol/errors.ts). */
 export function apiError(message: string, type: string, code: string | null, param: string | null = null): ApiError {
   return { message, type, param, code };
 }
