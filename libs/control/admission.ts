@@ -7,7 +7,7 @@
 // The script reads keys it derives from the key record (account, spend, windows): fine on a
 // single Redis (what RouterHub runs), not on Redis Cluster.
 import { randomBytes } from 'node:crypto';
-import { HttpError, keyStoreUnavailable } from '../protocol/errors';
+import { accountDisabled, invalidApiKey, keyRateLimited, keyStoreUnavailable, missingApiKey, modelNotAllowed, spendLimitReached, tooManyStreams } from '../protocol/errors';
 import { hashKey, keyByHash, type ApiKeyRecord } from '../store/keys';
 import { nextReset, periodsAt, type LimitReset } from '../store/periods';
 import type { Redis } from '../store/redis';
@@ -99,12 +99,6 @@ export function dollars(micro: number): string {
   return `$${(micro / 1e6).toFixed(micro % 10_000 === 0 ? 2 : 6).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
 }
 
-function unauthorized(message: string): HttpError {
-  return new HttpError(401, message, 'invalid_request_error', 'invalid_api_key');
-}
-
-const missingKey = () => new HttpError(401, 'Missing API key. Send "Authorization: Bearer <your RouterHub key>" (keys look like sk-rh-…; an operator creates them with the control API or `npm run keys -- create`).', 'invalid_request_error', 'missing_api_key');
-
 export class Limits {
   private readonly leases = new Map<string, string>();
   private readonly renew: NodeJS.Timeout;
@@ -127,7 +121,7 @@ export class Limits {
   /** Checks a request's key and limits in one round trip to Redis; throws the HttpError to answer. */
   async admit(authorization: string): Promise<Admission> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw missingKey();
+    if (!m) throw missingApiKey();
     const hash = hashKey(m[1]);
     const now = Date.now();
     const p = periodsAt(now);
@@ -153,7 +147,7 @@ export class Limits {
           keyId, accountId, headers,
           checkModel: (model) => {
             if (!allowed || allowed(model)) return;
-            throw new HttpError(403, `This API key may not use the model '${model}'. It may use: ${(JSON.parse(models) as string[]).join(', ')}. Ask the operator to allow it, or pick one of those.`, 'permission_error', 'model_not_allowed', 'model');
+            throw modelNotAllowed(model, JSON.parse(models) as string[]);
           },
           release: () => {
             if (released) return;
@@ -164,37 +158,32 @@ export class Limits {
         };
       }
       case 'invalid':
-        throw unauthorized('Invalid API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.');
       case 'revoked':
-        throw unauthorized('This API key was revoked. Ask the operator for a new one.');
       case 'disabled':
-        throw unauthorized('This API key is disabled. Ask the operator to enable it.');
       case 'expired':
-        throw unauthorized('This API key has expired. Ask the operator for a new one.');
       case 'management':
-        throw unauthorized('This is a management key: it authenticates the control API (/api/v1/…), not /v1/responses. Use an API key of an account.');
+        throw invalidApiKey(r[0]);
       case 'account_disabled':
-        throw unauthorized(`The account this key belongs to (${r[2]}) is disabled. Ask the operator.`);
+        throw accountDisabled(String(r[2]));
       case 'key_quota':
       case 'account_quota': {
         const whose = r[0] === 'key_quota' ? 'This API key' : `This key's account (${r[2]})`;
         const reset = (r[4] || null) as LimitReset | null;
         const at = nextReset(reset, now);
         const when = at === null ? 'it does not reset; ask the operator to raise it' : `it resets at ${new Date(at).toISOString()}`;
-        throw new HttpError(429, `${whose} has used its spend limit of ${dollars(Number(r[3]))}${reset ? ` (${reset})` : ''}: ${when}.`, 'insufficient_quota', 'insufficient_quota',
-          null, at === null ? null : Math.ceil((at - now) / 1000));
+        throw spendLimitReached(whose, `${dollars(Number(r[3]))}${reset ? ` (${reset})` : ''}`, when, at === null ? null : Math.ceil((at - now) / 1000));
       }
       case 'rpm':
       case 'tpm': {
         const [, , , rpm, used, tpm, tokens] = r;
         const wait = windowEnd - now;
         const what = r[0] === 'rpm' ? `requests (${rpm} per ${windowName(this.opts.rateWindowMs)})` : `tokens (${tpm} per ${windowName(this.opts.rateWindowMs)})`;
-        const e = new HttpError(429, `Rate limit reached for this API key on ${what}: try again in ${Math.ceil(wait / 1000)}s.`, r[0] === 'rpm' ? 'requests' : 'tokens', 'rate_limit_exceeded', null, Math.ceil(wait / 1000));
+        const e = keyRateLimited(r[0] === 'rpm' ? 'requests' : 'tokens', what, Math.ceil(wait / 1000));
         e.headers.push(...rateHeaders(rpm, Number(used), tpm, Number(tokens), wait));
         throw e;
       }
       case 'concurrency':
-        throw new HttpError(429, `This API key already has ${r[4]} streams running, its limit (max_concurrent ${r[3]}): try again in 1s, once one ends.`, 'requests', 'rate_limit_exceeded', null, 1);
+        throw tooManyStreams(r[4], r[3]);
       default:
         throw new Error(`unexpected admission result ${r[0]}`);
     }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
+import { dispatchFailed, framesLost, noWorkerAvailable, workerLost, type HttpError } from '../protocol/errors';
 import { metrics } from '../telemetry/metrics';
 import { decode, decodeBatch, encode, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
@@ -146,18 +147,12 @@ export class Dispatcher {
     try {
       this.nc.publish(subjects.job(this.opts.pool), entry.job!);
     } catch (err) {
-      return this.fail(requestId, entry, 503, {
-        message: `RouterHub could not hand the request to a worker (${(err as Error).message}). Retry shortly.`,
-        type: 'server_error', param: null, code: 'dispatch_failed',
-      });
+      return this.fail(requestId, entry, dispatchFailed((err as Error).message));
     }
     entry.timer = setTimeout(() => {
       if (entry.worker || !this.inflight.has(requestId)) return;
       if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
-      this.fail(requestId, entry, 503, {
-        message: `No RouterHub worker accepted the request within ${entry.dispatches * this.opts.acceptTimeoutMs} ms. The workers are down or overloaded; retry shortly.`,
-        type: 'server_error', param: null, code: 'no_worker_available',
-      });
+      this.fail(requestId, entry, noWorkerAvailable(entry.dispatches * this.opts.acceptTimeoutMs));
     }, this.opts.acceptTimeoutMs);
   }
 
@@ -197,10 +192,7 @@ export class Dispatcher {
       return;
     }
     if (batch.seq !== entry.nextSeq) {
-      this.fail(requestId, entry, 502, {
-        message: `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${entry.nextSeq}, got ${batch.seq}). Retry the request.`,
-        type: 'server_error', param: null, code: 'frames_lost',
-      });
+      this.fail(requestId, entry, framesLost(entry.nextSeq, batch.seq));
       this.cancelOn(batch.workerId, requestId);
       return;
     }
@@ -216,17 +208,14 @@ export class Dispatcher {
       if (!entry.worker) continue;
       const seen = this.workersSeen.get(entry.worker) ?? 0;
       if (now - seen <= this.opts.workerDeadMs) continue;
-      this.fail(requestId, entry, 502, {
-        message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
-        type: 'server_error', param: null, code: 'worker_lost',
-      });
+      this.fail(requestId, entry, workerLost(entry.worker));
     }
     for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
   }
 
-  private fail(requestId: string, entry: Inflight, status: number, error: ApiError): void {
+  private fail(requestId: string, entry: Inflight, error: HttpError): void {
     this.finish(requestId, entry);
-    if (!entry.cancelled) entry.listener.onFailure(error, status);
+    if (!entry.cancelled) entry.listener.onFailure(error.body, error.status);
   }
 
   private finish(requestId: string, entry: Inflight): void {

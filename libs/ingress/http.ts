@@ -3,7 +3,7 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { errorJson, HttpError, keyStoreUnavailable, statusLine } from '../protocol/errors';
+import { errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine } from '../protocol/errors';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
@@ -63,7 +63,7 @@ export function startIngress(opts: IngressOptions): Promise<Ingress> {
   });
   app.any('/*', (res, req) => {
     const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
-    sendJson(res, 404, { error: { message: `${what} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+    sendError(res, routeNotFound(what));
   });
 
   return new Promise((resolve, reject) => {
@@ -90,12 +90,12 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     admission?.release();
     if (requestId) opts.dispatcher.cancel(requestId);
   });
-  if (declared > opts.maxBodyBytes) return void sendError(res, tooLarge(opts.maxBodyBytes));
+  if (declared > opts.maxBodyBytes) return void sendError(res, requestTooLarge(opts.maxBodyBytes));
   // Past this the workers are not keeping up: turn the request away before holding its body, so an
   // overload costs the ingress a bounded amount of memory and the client learns at once to retry.
   if (opts.dispatcher.waitingBytes >= opts.maxWaitingBytes) {
     metrics.atCapacity.inc();
-    return void sendError(res, atCapacity(opts.dispatcher.waitingBytes));
+    return void sendError(res, serverAtCapacity(opts.dispatcher.waitingBytes));
   }
 
   // Checked while the body arrives; the model is checked against the key once the body is parsed.
@@ -113,7 +113,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     size += chunk.byteLength;
     if (size > opts.maxBodyBytes) {
       rejected = true;
-      return void sendError(res, tooLarge(opts.maxBodyBytes));
+      return void sendError(res, requestTooLarge(opts.maxBodyBytes));
     }
     // uWS reuses the chunk's memory after this callback: copy it (once; Buffer.from wraps the copy).
     chunks.push(Buffer.from(chunk.slice(0)));
@@ -132,7 +132,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         const model = request.model;
         admitted.checkModel(model);
         const plan = opts.catalog.plan(model);
-        if (!plan) throw unknownModel(model);
+        if (!plan) throw modelNotFound(model);
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
@@ -178,14 +178,14 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
 
 async function authenticate(keys: KeyStore, header: string): Promise<string> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw new HttpError(401, 'Missing API key. Send "Authorization: Bearer <your RouterHub key>" (keys look like sk-rh-…; an operator creates them with `npm run keys -- create`).', 'invalid_request_error', 'missing_api_key');
+  if (!m) throw missingApiKey();
   let id: string | null;
   try {
     id = await keys.verify(m[1]);
   } catch {
     throw keyStoreUnavailable();
   }
-  if (!id) throw new HttpError(401, 'Invalid or revoked API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.', 'invalid_request_error', 'invalid_api_key');
+  if (!id) throw invalidApiKey('unknown');
   return id;
 }
 
@@ -211,20 +211,8 @@ function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, star
   client.onFrames([[F.Started], [F.Failed, err.body, err.status, err.retryAfterSeconds]]);
 }
 
-function unknownModel(model: string): HttpError {
-  return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
-}
-
-function atCapacity(waitingBytes: number): HttpError {
-  return new HttpError(503, `RouterHub is at capacity: ${Math.round(waitingBytes / 1024)} KiB of requests are already waiting for a worker. Retry shortly (the workers are overloaded; an operator can add workers or raise ROUTERHUB_MAX_WAITING_BYTES).`, 'server_error', 'server_at_capacity', null, 1);
-}
-
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `The request body is larger than this RouterHub accepts (${limit} bytes). Shorten the input, or ask the operator to raise ROUTERHUB_MAX_BODY_BYTES.`, 'invalid_request_error', 'request_too_large');
-}
-
 function sendError(res: HttpResponse, err: unknown, headers: Array<[string, string]> = []): void {
-  const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${redact((err as Error).message)}`, 'server_error', 'internal_error');
+  const e = err instanceof HttpError ? err : internalError(redact((err as Error).message));
   res.cork(() => {
     res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
     if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));

@@ -26,6 +26,191 @@ export function errorJson(error: ApiError): string {
   return JSON.stringify({ error });
 }
 
+// ---------------------------------------------------------------------------------------------
+// The catalogue: one named constructor per error a client can see, so that the same cause always
+// gives the same status, type, code, param and Retry-After (README, "Errors"). One function each,
+// grouped by where the error comes from; add new ones in the same style.
+
+// The request itself.
+
+export function invalidJson(detail: string): HttpError {
+  return new HttpError(400, `The request body is not valid JSON (${detail}). Send a JSON object with "model" and "input".`, 'invalid_request_error', 'invalid_json');
+}
+
+export function invalidRequest(): HttpError {
+  return new HttpError(400, 'The request body is invalid.', 'invalid_request_error', 'invalid_request');
+}
+
+export function missingParameter(field: string): HttpError {
+  return new HttpError(400, `Missing required parameter: '${field}'.`, 'invalid_request_error', 'missing_required_parameter', field);
+}
+
+export function invalidValue(field: string, detail: string): HttpError {
+  return new HttpError(400, `Invalid value for '${field}': ${detail}.`, 'invalid_request_error', 'invalid_type', field);
+}
+
+export function requestTooLarge(limitBytes: number): HttpError {
+  return new HttpError(413, `The request body is larger than this RouterHub accepts (${limitBytes} bytes). Shorten the input, or ask the operator to raise ROUTERHUB_MAX_BODY_BYTES.`, 'invalid_request_error', 'request_too_large');
+}
+
+export function routeNotFound(methodAndPath: string): HttpError {
+  return new HttpError(404, `${methodAndPath} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, 'invalid_request_error', 'not_found');
+}
+
+export function modelNotFound(model: string): HttpError {
+  return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+// The API key and its limits.
+
+export function missingApiKey(): HttpError {
+  return new HttpError(401, 'Missing API key. Send "Authorization: Bearer <your RouterHub key>" (keys look like sk-rh-…; an operator creates them with the control API or `npm run keys -- create`).', 'invalid_request_error', 'missing_api_key');
+}
+
+/** Why a key is refused; `unknown` when the store cannot tell an invalid key from a revoked one. */
+export type KeyProblem = 'unknown' | 'invalid' | 'revoked' | 'disabled' | 'expired' | 'management';
+
+const KEY_PROBLEMS: Record<KeyProblem, string> = {
+  unknown: 'Invalid or revoked API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.',
+  invalid: 'Invalid API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.',
+  revoked: 'This API key was revoked. Ask the operator for a new one.',
+  disabled: 'This API key is disabled. Ask the operator to enable it.',
+  expired: 'This API key has expired. Ask the operator for a new one.',
+  management: 'This is a management key: it authenticates the control API (/api/v1/…), not /v1/responses. Use an API key of an account.',
+};
+
+export function invalidApiKey(problem: KeyProblem = 'invalid'): HttpError {
+  return new HttpError(401, KEY_PROBLEMS[problem], 'invalid_request_error', 'invalid_api_key');
+}
+
+export function accountDisabled(accountId: string): HttpError {
+  return new HttpError(401, `The account this key belongs to (${accountId}) is disabled. Ask the operator.`, 'invalid_request_error', 'invalid_api_key');
+}
+
+export function modelNotAllowed(model: string, allowed: readonly string[]): HttpError {
+  return new HttpError(403, `This API key may not use the model '${model}'. It may use: ${allowed.join(', ')}. Ask the operator to allow it, or pick one of those.`, 'permission_error', 'model_not_allowed', 'model');
+}
+
+/** A spend limit (`whose`: "This API key" or the account) that resets in `retryAfterSeconds`, or never (null). */
+export function spendLimitReached(whose: string, limit: string, when: string, retryAfterSeconds: number | null): HttpError {
+  return new HttpError(429, `${whose} has used its spend limit of ${limit}: ${when}.`, 'insufficient_quota', 'insufficient_quota', null, retryAfterSeconds);
+}
+
+/** The key's `rpm` or `tpm` window is used up; `what` names the limit, e.g. "requests (60 per minute)". */
+export function keyRateLimited(kind: 'requests' | 'tokens', what: string, seconds: number): HttpError {
+  return new HttpError(429, `Rate limit reached for this API key on ${what}: try again in ${seconds}s.`, kind, 'rate_limit_exceeded', null, seconds);
+}
+
+export function tooManyStreams(running: string | number, limit: string | number): HttpError {
+  return new HttpError(429, `This API key already has ${running} streams running, its limit (max_concurrent ${limit}): try again in 1s, once one ends.`, 'requests', 'rate_limit_exceeded', null, 1);
+}
+
+// RouterHub itself (ingress, dispatch, workers).
+
+export function internalError(detail: string): HttpError {
+  return new HttpError(500, `RouterHub internal error: ${detail}`, 'server_error', 'internal_error');
+}
+
+export function serverAtCapacity(waitingBytes: number): HttpError {
+  return new HttpError(503, `RouterHub is at capacity: ${Math.round(waitingBytes / 1024)} KiB of requests are already waiting for a worker. Retry shortly (the workers are overloaded; an operator can add workers or raise ROUTERHUB_MAX_WAITING_BYTES).`, 'server_error', 'server_at_capacity', null, 1);
+}
+
+export function dispatchFailed(detail: string): HttpError {
+  return new HttpError(503, `RouterHub could not hand the request to a worker (${detail}). Retry shortly.`, 'server_error', 'dispatch_failed');
+}
+
+export function noWorkerAvailable(waitedMs: number): HttpError {
+  return new HttpError(503, `No RouterHub worker accepted the request within ${waitedMs} ms. The workers are down or overloaded; retry shortly.`, 'server_error', 'no_worker_available');
+}
+
+export function framesLost(expected: number, got: number): HttpError {
+  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${expected}, got ${got}). Retry the request.`, 'server_error', 'frames_lost');
+}
+
+export function workerLost(workerId: string): HttpError {
+  return new HttpError(502, `The RouterHub worker serving this response (${workerId}) stopped responding. Retry the request; another worker will serve it.`, 'server_error', 'worker_lost');
+}
+
+export function workerShuttingDown(): HttpError {
+  return new HttpError(503, 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', 'server_error', 'worker_shutting_down');
+}
+
+export function workerCrashed(detail: string): HttpError {
+  return new HttpError(502, `RouterHub worker error: ${detail}`, 'server_error', 'server_error');
+}
+
+export function requestBodyUnavailable(): HttpError {
+  return new HttpError(502, 'RouterHub\'s worker could not fetch the request body from the ingress. Retry the request.', 'server_error', 'request_body_unavailable');
+}
+
+export function responseUndeliverable(): HttpError {
+  return new HttpError(502, 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', 'server_error', 'response_undeliverable');
+}
+
+export function responseTimeout(): HttpError {
+  return new HttpError(504, 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', 'server_error', 'response_timeout');
+}
+
+/** No deployment of the model has its key in the workers' environment (`vars`: the variables). */
+export function noDeploymentAvailable(model: string, vars: string): HttpError {
+  return new HttpError(503, `No deployment of model "${model}" can serve: the workers have no API key in ${vars}. The operator must set ${vars} in the workers' environment.`, 'server_error', 'no_deployment_available');
+}
+
+// The provider (upstream). `provider` names the deployment's family for the message; `said` is
+// ": <the provider's own words>" or empty. libs/providers/errors.ts decides which one applies.
+
+export function upstreamRateLimited(provider: string, seconds: number, said: string): HttpError {
+  return new HttpError(429, `${provider} is rate limiting this model${said}. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
+}
+
+export function upstreamOverloaded(provider: string, where: string, said: string, retryAfterSeconds: number | null): HttpError {
+  return new HttpError(503, `${provider} is overloaded (${where}${said}); retry shortly, or use another model.`, 'upstream_error', 'server_is_overloaded', null, retryAfterSeconds);
+}
+
+export function upstreamFailed(provider: string, where: string, said: string, retryAfterSeconds: number | null): HttpError {
+  return new HttpError(502, `${provider} failed (${where}${said}); retry the request. If it keeps failing, use another model or ask the operator.`, 'upstream_error', 'upstream_error', null, retryAfterSeconds);
+}
+
+export function contextLengthExceeded(provider: string, said: string): HttpError {
+  return new HttpError(400, `The input is longer than the model's context window (${provider}${said}). Start a new thread or shorten the history.`, 'invalid_request_error', 'context_length_exceeded');
+}
+
+export function contentFiltered(provider: string, said: string): HttpError {
+  return new HttpError(400, `${provider} refused the request under its content policy${said}. Rephrase the input.`, 'invalid_request_error', 'content_filter');
+}
+
+export function upstreamRejected(provider: string, where: string, said: string): HttpError {
+  return new HttpError(400, `${provider} rejected the request (${where}${said}). Change the request as it says; another deployment would refuse it too.`, 'invalid_request_error', 'invalid_request');
+}
+
+export function upstreamRequestTooLarge(provider: string, said: string): HttpError {
+  return new HttpError(413, `${provider} says the request is too large${said}. Shorten the input.`, 'invalid_request_error', 'request_too_large');
+}
+
+/** The deployment's account with the provider is out of credit (OpenAI's `insufficient_quota`): not the client's quota. */
+export function upstreamQuotaExhausted(provider: string, where: string, said: string): HttpError {
+  return new HttpError(502, `${provider} says this deployment's account has no quota left (${where}${said}). The operator should check the deployment's billing with the provider.`, 'upstream_error', 'upstream_quota_exceeded');
+}
+
+export function upstreamAuthFailed(provider: string, where: string, said: string): HttpError {
+  return new HttpError(502, `${provider} rejected RouterHub's credentials for this deployment (${where}${said}). The operator should check the deployment's API key.`, 'upstream_error', 'upstream_auth_failed');
+}
+
+/** `url`: the URL tried, with any key removed (upstream-request.ts redactUrl). */
+export function upstreamModelNotFound(provider: string, said: string, url: string | null): HttpError {
+  const tried = url ? ` at ${url}` : '';
+  return new HttpError(502, `${provider} does not know this deployment's model (HTTP 404${tried}${said}). The operator should check the model catalog.`, 'upstream_error', 'upstream_model_not_found');
+}
+
+export function upstreamPathNotFound(provider: string, said: string, url: string | null): HttpError {
+  return new HttpError(502, `${provider} has no API at the URL RouterHub tried (HTTP 404${url ? ` for ${url}` : ''}${said}): the deployment's base_url is wrong. The operator should fix it in the model catalog (README, "Model catalog", lists the forms each provider family accepts).`, 'upstream_error', 'upstream_path_not_found');
+}
+
+/** The stream broke (cut, malformed, connection lost); `code` says how. */
+export function upstreamStreamFailed(provider: string, detail: string, code: string): HttpError {
+  return new HttpError(502, `${provider} stream failed: ${detail}`, 'upstream_error', code);
+}
+
 export const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   400: '400 Bad Request',

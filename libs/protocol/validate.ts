@@ -1,7 +1,7 @@
 // Request validation from one JSON schema (ajv). Strict where RouterHub reads a field, open where
 // Codex sends item and tool types that evolve faster than this schema (CODEX-CONTRACT.md 1.3/1.4).
 import Ajv, { type ErrorObject } from 'ajv';
-import { HttpError } from './errors';
+import { invalidJson, invalidRequest, invalidValue, missingParameter, type HttpError } from './errors';
 import type { ResponsesRequest } from './types';
 
 const item = {
@@ -56,7 +56,7 @@ export function parseRequest(body: Buffer | string): ResponsesRequest {
   try {
     doc = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
-    throw new HttpError(400, `The request body is not valid JSON (${(err as Error).message}). Send a JSON object with "model" and "input".`, 'invalid_request_error', 'invalid_json');
+    throw invalidJson((err as Error).message);
   }
   if (!check(doc)) {
     explain(doc);
@@ -75,14 +75,14 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
 }
 
 function describe(e: ErrorObject | undefined): HttpError {
-  if (!e) return new HttpError(400, 'The request body is invalid.', 'invalid_request_error', 'invalid_request');
+  if (!e) return invalidRequest();
   if (e.keyword === 'required') {
     const field = joinPath(e.instancePath, String(e.params.missingProperty));
-    return new HttpError(400, `Missing required parameter: '${field}'.`, 'invalid_request_error', 'missing_required_parameter', field);
+    return missingParameter(field);
   }
   const field = joinPath(e.instancePath) || 'body';
   const detail = e.keyword === 'anyOf' ? describeAnyOf(field) : `must ${e.message?.replace(/^must /, '')}`;
-  return new HttpError(400, `Invalid value for '${field}': ${detail}.`, 'invalid_request_error', 'invalid_type', field);
+  return invalidValue(field, detail);
 }
 
 function describeAnyOf(field: string): string {

@@ -37,6 +37,9 @@ export interface ProviderAdapter {
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
   /** One per upstream attempt: holds that stream's state and writes frames through `out`. */
   createStreamMapper(out: OutputBuilder): StreamMapper;
-  /** Pure: an upstream HTTP error (status, headers, body text) to what the client sees. */
-  mapError(status: number, headers: Record<string, string | string[] | undefined>, body: string): UpstreamFailure;
+  /**
+   * Pure: an upstream HTTP error (status, headers, body text) to what the client sees; `url` is the
+   * URL tried with any key removed, for messages that must name it (a 404 for a wrong base_url).
+   */
+  mapError(status: number, headers: Record<string, string | string[] | undefined>, body: string, url?: string): UpstreamFailure;
 }

@@ -61,3 +61,21 @@ t.test('pricing: cache-read and cache-write prices are optional, never negative'
   t.same(catalog({ input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 }).plan('a/b')!.pricing, { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 });
   t.throws(() => catalog({ input: 3, cache_write_input: -1, output: 15 }));
 });
+
+t.test('base_url warnings: what the catalog can tell is wrong, said at start', async (t) => {
+  const warn = (provider: string, base_url: string) => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep({ provider, base_url })] }] }, 'f.json', FAMILIES).warnings;
+  t.same(warn('anthropic', 'https://api.anthropic.com/v1'), []);
+  t.same(warn('anthropic', 'https://api.anthropic.com'), [], 'the SDK form is fine');
+  t.same(warn('gemini', 'https://generativelanguage.googleapis.com'), []);
+  t.same(warn('openai-chat', 'https://generativelanguage.googleapis.com/v1beta/openai'), [], 'Google\'s Chat Completions endpoint');
+  t.same(warn('openai-chat', 'http://127.0.0.1:8000/v1'), []);
+  t.match(warn('anthropic', 'https://api.anthropic.com/v1/messages'), [/model "a\/b", deployment anthropic\/m@api\.anthropic\.com: base_url ends with \/v1\/messages, but RouterHub appends \/messages/]);
+  t.match(warn('openai-chat', 'https://api.deepseek.com/chat/completions'), [/RouterHub appends \/chat\/completions itself: remove it/]);
+  t.match(warn('gemini', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent'), [/RouterHub appends \/models\/<model>:streamGenerateContent/]);
+  t.match(warn('openai-responses', 'https://api.openai.com/v1/responses'), [/appends \/responses/]);
+  t.match(warn('gemini', 'https://generativelanguage.googleapis.com/v1beta?key=AIza123'), [/carries a credential: put the key in the workers' environment/]);
+  t.match(warn('gemini', 'https://generativelanguage.googleapis.com/v1beta/openai'), [/Chat Completions under \/v1beta\/openai \(provider "openai-chat"\)/]);
+  t.match(warn('openai-chat', 'https://api.anthropic.com/v1'), [/use provider "anthropic"/]);
+  t.match(warn('anthropic', 'https://proxy.example/v1beta'), [/Anthropic's API version is \/v1, not \/v1beta/]);
+  t.same(ModelCatalog.load(join(__dirname, '..', '..', '..', 'deploy', 'models.json'), FAMILIES, { ROUTERHUB_DEMO_URL: 'http://127.0.0.1:1' }).warnings, [], 'the shipped catalog has none');
+});

@@ -112,9 +112,12 @@ const validate = new Ajv({ allErrors: true }).compile(schema);
 
 export class ModelCatalog {
   private readonly byId: Map<string, ModelEntry>;
+  /** base_url mistakes the catalog can tell without calling anyone; the loader logs them at start. */
+  readonly warnings: string[];
 
   constructor(readonly models: ModelEntry[]) {
     this.byId = new Map(models.map((m) => [m.id, m]));
+    this.warnings = models.flatMap((m) => m.deployments.flatMap((d) => baseUrlWarnings(d).map((w) => `model "${m.id}", deployment ${deploymentId(d)}: ${w}`)));
   }
 
   /** Validates a parsed catalog; throws an error that names the file, the path and the problem. */
@@ -169,6 +172,48 @@ export class ModelCatalog {
     for (const p of [...groups.keys()].sort((a, b) => a - b)) ordered.push(...weightedOrder(groups.get(p)!, random));
     return { model: id, deployments: ordered, pricing: model.pricing ?? null };
   }
+}
+
+/** What each family appends to base_url (README, "Model catalog"); a base_url that already ends so gets it twice. */
+const APPENDED: Record<string, { path: RegExp; what: string }> = {
+  anthropic: { path: /\/messages$/i, what: '/messages (after /v1 when the base_url names no version)' },
+  gemini: { path: /\/models(\/[^/]*)?$|:(stream)?generatecontent$/i, what: '/models/<model>:streamGenerateContent (after /v1beta when the base_url names no version)' },
+  'openai-chat': { path: /\/chat\/completions$|\/completions$/i, what: '/chat/completions' },
+  'openai-responses': { path: /\/responses$/i, what: '/responses' },
+};
+
+/** Hosts that serve one API only, and the family (and path) that speaks it. */
+const KNOWN_HOSTS: Array<{ host: string; ok: (family: string, path: string) => boolean; advice: string }> = [
+  { host: 'api.anthropic.com', ok: (f) => f === 'anthropic', advice: 'api.anthropic.com speaks the Messages API: use provider "anthropic"' },
+  { host: 'generativelanguage.googleapis.com', ok: (f, path) => (/\/openai(\/|$)/i.test(path) ? f === 'openai-chat' : f === 'gemini'),
+    advice: 'generativelanguage.googleapis.com speaks Gemini\'s own API (provider "gemini", base_url https://generativelanguage.googleapis.com/v1beta) and Chat Completions under /v1beta/openai (provider "openai-chat")' },
+  { host: 'api.openai.com', ok: (f) => f === 'openai-responses' || f === 'openai-chat', advice: 'api.openai.com speaks the Responses and Chat Completions APIs: use provider "openai-responses" or "openai-chat"' },
+];
+
+/**
+ * base_url mistakes that show in the URL itself: the family's own path written into it, a
+ * credential in its query, or a provider's host under another family. Requests would get 404s (or
+ * leak the key into logs); the ingress warns at start rather than refusing a catalog that may be
+ * right for a proxy it cannot know.
+ */
+export function baseUrlWarnings(d: Deployment): string[] {
+  let url: URL;
+  try {
+    url = new URL(d.base_url);
+  } catch {
+    return [`base_url "${d.base_url}" is not a URL`];
+  }
+  const warnings: string[] = [];
+  const path = url.pathname.replace(/\/+$/, '');
+  const appended = APPENDED[d.provider];
+  if (appended?.path.test(path)) warnings.push(`base_url ends with ${url.pathname}, but RouterHub appends ${appended.what} itself: remove it from base_url`);
+  if (url.username || url.password || [...url.searchParams.keys()].some((k) => /key|token|secret/i.test(k))) {
+    warnings.push('base_url carries a credential: put the key in the workers\' environment and name it in api_key_env');
+  }
+  const known = KNOWN_HOSTS.find((h) => h.host === url.hostname.toLowerCase());
+  if (known && !known.ok(d.provider, path)) warnings.push(`provider "${d.provider}" at ${url.hostname}: ${known.advice}`);
+  if (d.provider === 'anthropic' && /\/v\d+(alpha|beta)/i.test(path)) warnings.push(`Anthropic's API version is /v1, not ${/\/v\d+(alpha|beta)\d*/i.exec(path)![0]}`);
+  return warnings;
 }
 
 function expandEnv(text: string, env: Record<string, string | undefined>, source: string): string {

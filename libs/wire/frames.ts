@@ -2,6 +2,7 @@
 // output-item model so that the ingress serializer is a pure function from frames to SSE text
 // (libs/protocol/sse.ts). Frames are tuples, not objects: they are built and encoded per token.
 import { Packr } from 'msgpackr';
+import type { HttpError } from '../protocol/errors';
 import type { ApiError, OutputItem, PassThroughEvent, Usage } from '../protocol/types';
 
 export const F = {
@@ -53,6 +54,12 @@ export type TerminalFrame = Extract<Frame, [typeof F.Completed | typeof F.Failed
 
 export function isTerminal(frame: Frame): frame is TerminalFrame {
   return frame[0] === F.Completed || frame[0] === F.Failed;
+}
+
+/** The terminal frame of a response that ends with one of the catalogue's errors (libs/protocol/errors.ts). */
+export function failedFrame(error: HttpError, usage?: Usage | null): Frame {
+  const { body, status, retryAfterSeconds } = error;
+  return usage === undefined ? [F.Failed, body, status, retryAfterSeconds] : [F.Failed, body, status, retryAfterSeconds, usage];
 }
 
 /**

@@ -7,16 +7,18 @@ import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
 import { HttpError } from '../protocol/errors';
 import type { ResponsesRequest } from '../protocol/types';
-import { apiError, streamFailure } from '../providers/errors';
+import { noDeploymentAvailable } from '../protocol/errors';
+import { streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
 import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
+import { redactUrl } from '../providers/upstream-request';
 import { deploymentId, type Deployment } from '../routing/catalog';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { redactError, rememberSecret } from '../telemetry/secrets';
-import { F } from '../wire/frames';
+import { F, failedFrame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import type { FrameBatcher } from './batch';
 import { estimateInputTokens, meter, type Metered, type ServedAttempt } from './metering';
@@ -131,7 +133,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
     out.send([F.Failed, lastFailure.error, lastFailure.httpStatus, lastFailure.retryAfterSeconds]);
   } else {
     const vars = [...new Set(missingKeys)].join(', ');
-    out.send([F.Failed, apiError(`No deployment of model "${job.plan.model}" can serve: the workers have no API key in ${vars}. The operator must set ${vars} in the workers' environment.`, 'server_error', 'no_deployment_available'), 503, null]);
+    out.send(failedFrame(noDeploymentAvailable(job.plan.model, vars)));
   }
 }
 
@@ -167,7 +169,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     });
     if (res.statusCode !== 200) {
       const text = await res.body.text();
-      return adapter.mapError(res.statusCode, res.headers, text);
+      return adapter.mapError(res.statusCode, res.headers, text, redactUrl(upstream.url));
     }
     onStarted();
     const mapper = adapter.createStreamMapper(builder);

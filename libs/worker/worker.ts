@@ -5,14 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
-import type { ApiError } from '../protocol/types';
+import { requestBodyUnavailable, responseTimeout, responseUndeliverable, workerCrashed, workerShuttingDown, type HttpError } from '../protocol/errors';
 import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
 import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { startChildSpan } from '../telemetry/tracing';
-import { decode, encode, F } from '../wire/frames';
+import { decode, encode, F, failedFrame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
@@ -47,7 +47,6 @@ interface Running { controller: AbortController; out: FrameBatcher }
 const ACCEPT_FLUSH_MS = 20;
 /** How long one chunk of a pulled request body may take to arrive from the ingress. */
 const BODY_PULL_TIMEOUT_MS = 10_000;
-const BODY_UNAVAILABLE: ApiError = { message: 'RouterHub\'s worker could not fetch the request body from the ingress. Retry the request.', type: 'server_error', param: null, code: 'request_body_unavailable' };
 /** How long a stopping worker waits for ledger writes still being retried. */
 const LEDGER_DRAIN_MS = 10_000;
 const LAG_PROBE_MS = 100;
@@ -59,11 +58,7 @@ const SHUTDOWN = 'shutdown';
 const UNDELIVERABLE = 'undeliverable';
 /** Another worker serves this response (its job was republished): that worker bills it. */
 const SUPERSEDED = 'superseded';
-const UNDELIVERABLE_ERROR: ApiError = { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' };
-const EARLY_END: Record<string, { error: ApiError; status: number }> = {
-  [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
-  [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
-};
+const EARLY_END: Record<string, HttpError> = { [DEADLINE]: responseTimeout(), [SHUTDOWN]: workerShuttingDown() };
 
 export class Worker {
   readonly id = `w${randomUUID().slice(0, 8)}`;
@@ -129,7 +124,7 @@ export class Worker {
       // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
       // in the numbering, or this), whether or not the job is still running.
       controller.abort(UNDELIVERABLE);
-      out.send([F.Failed, UNDELIVERABLE_ERROR, 502, null]);
+      out.send(failedFrame(responseUndeliverable()));
     }), this.id);
     if (this.opts.logBodies) out.outputText = [];
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
@@ -156,19 +151,19 @@ export class Worker {
               if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               // Stopped by the worker itself, not by the client: the client still needs a terminal event.
               const early = EARLY_END[controller.signal.reason as string];
-              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null, trace.billed?.usage ?? null]);
+              if (controller.signal.aborted && early) out.send(failedFrame(early, trace.billed?.usage ?? null));
             }, (err: Error) => {
               // A bug, not an upstream failure: the client still gets a terminal event, and the bill.
               this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);
               if (trace.served && !trace.billed) trace.billed = meter(trace.served, true);
-              if (!controller.signal.aborted) out.send([F.Failed, { message: `RouterHub worker error: ${err.message}`, type: 'server_error', param: null, code: 'server_error' }, 502, null, trace.billed?.usage ?? null]);
+              if (!controller.signal.aborted) out.send(failedFrame(workerCrashed(err.message), trace.billed?.usage ?? null));
             })
             .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED));
         },
         (err: Error) => {
           // Nothing reached a provider: no usage, only the client's terminal event.
           this.opts.log(`body of ${job.id} not fetched: ${err.message}`);
-          if (!controller.signal.aborted) out.send([F.Failed, BODY_UNAVAILABLE, 502, null]);
+          if (!controller.signal.aborted) out.send(failedFrame(requestBodyUnavailable()));
         },
       )
       .catch((err: Error) => {

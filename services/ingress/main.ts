@@ -25,6 +25,7 @@ runProcess(log, async () => {
   setupTracing('routerhub-ingress');
   const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
   const catalog = ModelCatalog.load(catalogPath, FAMILIES);
+  for (const warning of catalog.warnings) log(`model catalog ${catalogPath}: ${warning}`);
   const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-ingress');
   const redisTimeout = redisTimeoutMs(env);
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeout });

@@ -307,5 +307,5 @@ function addCacheBreakpoints(body: AnthropicRequest): void {
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
   const headers = streamingHeaders(deployment, apiKey ? { 'x-api-key': apiKey } : null);
   headers['anthropic-version'] ??= ANTHROPIC_VERSION;
-  return { url: upstreamUrl(deployment, '/messages'), headers, body: JSON.stringify(toAnthropicRequest(req, deployment)) };
+  return { url: upstreamUrl(deployment, '/messages', 'v1'), headers, body: JSON.stringify(toAnthropicRequest(req, deployment)) };
 }

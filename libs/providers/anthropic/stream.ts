@@ -157,7 +157,7 @@ export class AnthropicStreamMapper implements StreamMapper {
 
   private fail(type: string, message: string): void {
     const f = streamErrorFailure(type, message);
-    this.out.failed(f.error, f.httpStatus, f.retryable);
+    this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
   }
 }
 

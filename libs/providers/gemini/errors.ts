@@ -1,10 +1,11 @@
-// gemini errors: Google's `{"error":{code,message,status,details}}` bodies, RetryInfo as Retry-After.
-import { httpFailure, retryAfterSeconds } from '../errors';
-import type { ProviderAdapter } from '../types';
+// gemini errors: Google's `{"error":{code,message,status,details}}` bodies, over HTTP and inside the
+// stream, with RetryInfo as Retry-After.
+import { errorMessageOf, httpFailure, retryAfterSeconds } from '../errors';
+import type { ProviderAdapter, UpstreamFailure } from '../types';
 
 export const NAME = 'Google Gemini';
 
-interface GoogleError { code?: number; message?: string; status?: string; details?: Array<{ '@type'?: string; retryDelay?: string; reason?: string }> }
+export interface GoogleError { code?: number; message?: string; status?: string; details?: Array<{ '@type'?: string; retryDelay?: string; reason?: string }> }
 
 /** Google's `{"error":{code,message,status,details}}` body (also sent wrapped in an array). */
 export function parseGoogleError(body: string): GoogleError | null {
@@ -24,11 +25,19 @@ function retryDelaySeconds(err: GoogleError | null): number | null {
   return m ? Math.max(1, Math.ceil(Number(m[1]))) : null;
 }
 
-
-export const mapError: ProviderAdapter['mapError'] = (status, headers, body) => {
-  const err = parseGoogleError(body);
-  const message = err?.message ?? body.slice(0, 500).trim();
+/**
+ * A Google error object, from an HTTP body (`status`: the HTTP status) or a stream chunk (null: its
+ * `status` names the cause, its numeric `code` the HTTP status it stands for).
+ */
+export function googleFailure(err: GoogleError, status: number | null, retryAfter: number | null, url: string | null = null): UpstreamFailure {
   // An invalid key is a 400 INVALID_ARGUMENT on this API: treat it as the auth failure it is.
-  const badKey = err?.details?.some((d) => d.reason === 'API_KEY_INVALID') ?? false;
-  return httpFailure(NAME, badKey ? 401 : status, message, retryAfterSeconds(headers) ?? retryDelaySeconds(err), err?.status ?? null);
+  const badKey = err.details?.some((d) => d.reason === 'API_KEY_INVALID') ?? false;
+  const code = err.status ?? (typeof err.code === 'number' ? String(err.code) : null);
+  return httpFailure(NAME, badKey ? 401 : status, err.message ?? '', retryAfter ?? retryDelaySeconds(err), badKey ? 'API_KEY_INVALID' : code, url);
+}
+
+export const mapError: ProviderAdapter['mapError'] = (status, headers, body, url) => {
+  const err = parseGoogleError(body);
+  if (err) return googleFailure(err, status, retryAfterSeconds(headers), url ?? null);
+  return httpFailure(NAME, status, errorMessageOf(body).message, retryAfterSeconds(headers), null, url ?? null);
 };

@@ -201,7 +201,8 @@ t.test('stream: no finishReason leaves no terminal; an error chunk fails', async
   t.equal(cut.out.terminal, null);
   const err = replay(gemini, [chunks('gemini', 'google-text.chunks.txt')[0], '{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}']);
   t.equal(err.out.terminal?.[0], F.Failed);
-  t.match((err.out.terminal?.[1] as { message: string }).message, /UNAVAILABLE: The model is overloaded/);
+  t.match(err.out.terminal?.[1], { code: 'server_is_overloaded', message: /in the stream, UNAVAILABLE: The model is overloaded/ });
+  t.equal(err.out.terminal?.[2], 503);
   t.ok(err.out.retryable);
 });
 
@@ -475,7 +476,8 @@ t.test('errors: Google error bodies', async (t) => {
   t.equal(bad.error.code, 'upstream_auth_failed');
   t.ok(bad.retryable);
   const invalid = gemini.mapError(400, {}, '{"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT"}}');
-  t.same([invalid.httpStatus, invalid.error.code, invalid.retryable], [400, 'INVALID_ARGUMENT', false]);
+  t.same([invalid.httpStatus, invalid.error.code, invalid.retryable], [400, 'invalid_request', false], 'the same code as every family\'s invalid request');
+  t.match(invalid.error.message, /Request contains an invalid argument/);
   t.equal(gemini.mapError(404, {}, '{"error":{"code":404,"message":"models/x is not found","status":"NOT_FOUND"}}').error.code, 'upstream_model_not_found');
   t.equal(gemini.mapError(500, {}, 'not json').httpStatus, 502);
 });

@@ -232,7 +232,7 @@ export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): 
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
   const headers = streamingHeaders(deployment, apiKey ? { 'x-goog-api-key': apiKey } : null);
-  const url = upstreamUrl(deployment, `/models/${deployment.model}:streamGenerateContent?alt=sse`);
+  const url = upstreamUrl(deployment, `/models/${deployment.model}:streamGenerateContent?alt=sse`, 'v1beta');
   return { url, headers, body: JSON.stringify(toGeminiRequest(req, deployment)) };
 }
 

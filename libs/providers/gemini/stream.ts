@@ -4,7 +4,7 @@
 import { streamFailure } from '../errors';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper, UpstreamFailure } from '../types';
-import { NAME } from './errors';
+import { googleFailure, NAME, type GoogleError } from './errors';
 import { isObject, type Json } from './schema';
 import { encodeGeminiState, type SignatureRef } from './state';
 import { addUsageMetadata, geminiUsage, type UsageMetadata } from './usage';
@@ -16,7 +16,7 @@ interface Chunk {
   candidates?: Array<{ content?: { parts?: Part[] }; finishReason?: string; finishMessage?: string }>;
   promptFeedback?: { blockReason?: string };
   usageMetadata?: UsageMetadata;
-  error?: { code?: number; message?: string; status?: string };
+  error?: GoogleError;
 }
 
 /** A function call whose arguments stream as `partialArgs` (Vertex AI streamFunctionCallArguments). */
@@ -68,9 +68,7 @@ export class GeminiStreamMapper implements StreamMapper {
 
   private onChunk(chunk: Chunk): void {
     if (chunk.error) {
-      const status = chunk.error.code ?? 500;
-      const retryable = status === 429 || status >= 500;
-      this.fail(streamFailure(NAME, `${chunk.error.status ?? status}: ${chunk.error.message ?? 'error inside the stream'}`, retryable));
+      this.fail(googleFailure(chunk.error, null, null));
       return;
     }
     if (chunk.usageMetadata) this.usage = addUsageMetadata(this.usage, chunk.usageMetadata);

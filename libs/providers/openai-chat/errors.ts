@@ -1,5 +1,5 @@
 // openai-chat errors: `{"error":{message,type,code}}` bodies, over HTTP and inside a 200 stream.
-import { httpFailure, mapJsonError, streamFailure } from '../errors';
+import { httpFailure, mapJsonError } from '../errors';
 import type { UpstreamFailure } from '../types';
 
 export const NAME = 'OpenAI-compatible upstream (Chat Completions)';
@@ -8,7 +8,6 @@ export const mapError = mapJsonError(NAME);
 
 export interface ChatStreamError { message?: string; type?: string | null; code?: string | number | null; param?: string | null }
 
-
 /**
  * An error payload inside a 200 stream: vLLM `{"error":{message,type,param,code:500}}` (code = HTTP
  * status), LiteLLM (code = status as a string), OpenRouter (`code:"server_error"` next to a choice
@@ -16,18 +15,6 @@ export interface ChatStreamError { message?: string; type?: string | null; code?
  */
 export function inStreamFailure(err: ChatStreamError): UpstreamFailure {
   const message = err.message ?? 'the stream reported an error';
-  const code = err.code === null || err.code === undefined ? null : String(err.code);
-  const status = code && /^\d{3}$/.test(code) ? Number(code) : statusOf(`${code ?? ''} ${err.type ?? ''}`);
-  const upstreamCode = code && !/^\d+$/.test(code) ? code : null;
-  if (status !== null) return httpFailure(NAME, status, message, null, upstreamCode);
-  return streamFailure(NAME, `${message}. Retry the request; if it keeps failing, the operator should check this deployment.`, false, upstreamCode ?? 'upstream_error');
+  const code = err.code === null || err.code === undefined || err.code === '' ? err.type ?? null : String(err.code);
+  return httpFailure(NAME, null, message, null, code);
 }
-
-function statusOf(tag: string): number | null {
-  if (/rate.?limit|too.?many.?requests/i.test(tag)) return 429;
-  if (/overload|unavailable|capacity/i.test(tag)) return 503;
-  if (/server.?error|internal|timeout/i.test(tag)) return 500;
-  if (/context.?length/i.test(tag)) return 400;
-  return null;
-}
-

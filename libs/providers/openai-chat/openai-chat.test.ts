@@ -179,7 +179,8 @@ t.test('stream: in-stream rate limit, context overflow and unknown errors', asyn
   t.notOk(ctx.out.retryable);
   const odd = replay(openaiChat, ['{"error":"something odd"}']);
   t.equal(odd.out.terminal?.[0], F.Failed);
-  t.notOk(odd.out.retryable);
+  t.same([odd.out.terminal?.[2], (odd.out.terminal?.[1] as { code: string }).code], [502, 'upstream_error'], 'an error the classifier cannot place: the provider failed');
+  t.ok(odd.out.retryable, 'before any output, another deployment may succeed');
 });
 
 t.test('stream: ends after finish_reason without [DONE] → completed; with neither → no terminal', async (t) => {

@@ -5,7 +5,7 @@ import type { Deployment } from '../../routing/catalog';
 import { contentParts, inputItems, rejectItem, sourceUrl, textOnly, untranslatable, type InputPart } from '../input';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { decodeState } from '../reasoning-state';
-import { streamingHeaders, upstreamUrl } from '../upstream-request';
+import { openaiSdkVersion, streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
 import type { ChatReasoningState } from './state';
 
@@ -68,7 +68,7 @@ export function toChatRequest(req: ResponsesRequest, deployment: Deployment): Re
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
   // Local servers (vLLM, Ollama) may run without a key.
   const headers = streamingHeaders(deployment, apiKey ? { authorization: `Bearer ${apiKey}` } : null);
-  return { url: upstreamUrl(deployment, '/chat/completions'), headers, body: JSON.stringify(toChatRequest(req, deployment)) };
+  return { url: upstreamUrl(deployment, '/chat/completions', openaiSdkVersion(deployment)), headers, body: JSON.stringify(toChatRequest(req, deployment)) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { F, type Frame } from '../../wire/frames';
 import { openaiResponses } from './index';
 import { buildRequest } from './request';
 import { chunks, replay } from '../replay';
-import type { ResponsesRequest } from '../../protocol/types';
+import type { ApiError, ResponsesRequest } from '../../protocol/types';
 
 const dep = { provider: 'openai-responses', base_url: 'https://api.example/v1/', model: 'gpt-5.3-codex' };
 
@@ -88,7 +88,11 @@ t.test('stream: custom tool call input', async (t) => {
 t.test('stream: in-stream error becomes a failed terminal', async (t) => {
   const { out } = replay(openaiResponses, chunks('openai-responses', 'openai-error.1.chunks.txt'));
   t.equal(out.terminal?.[0], F.Failed);
-  t.equal((out.terminal?.[1] as { code: string }).code, 'insufficient_quota');
+  const [, error, status] = out.terminal as [number, ApiError, number, number | null];
+  t.equal(error.code, 'upstream_quota_exceeded', 'the deployment\'s billing, not the client\'s quota (insufficient_quota)');
+  t.equal(status, 502);
+  t.match(error.message, /You exceeded your current quota/);
+  t.ok(out.retryable, 'another deployment may have credit');
 });
 
 t.test('stream: a stream that just ends leaves no terminal (the worker fails it)', async (t) => {

@@ -2,7 +2,7 @@
 import type { InputItem, ReasoningItem, ResponsesRequest } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
 import { isRouterHubState } from '../reasoning-state';
-import { streamingHeaders, upstreamUrl } from '../upstream-request';
+import { openaiSdkVersion, streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
 
 export function toResponsesUpstream(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
@@ -29,6 +29,6 @@ function stripId(item: InputItem): InputItem {
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
   const headers = streamingHeaders(deployment, apiKey ? { authorization: `Bearer ${apiKey}` } : null);
-  return { url: upstreamUrl(deployment, '/responses'), headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
+  return { url: upstreamUrl(deployment, '/responses', openaiSdkVersion(deployment)), headers, body: JSON.stringify(toResponsesUpstream(req, deployment)) };
 }
 

@@ -4,7 +4,7 @@ import { pickUpstreamSettings } from '../../protocol/envelope';
 import type { ApiError, OutputItem, PassThroughEvent } from '../../protocol/types';
 import type { OutputBuilder } from '../output';
 import type { StreamMapper } from '../types';
-import { NAME } from './errors';
+import { streamErrorFailure } from './errors';
 import { responsesUsage, type ResponsesUsage } from './usage';
 
 interface UpstreamEvent {
@@ -32,8 +32,6 @@ const MODELLED_ITEMS = new Set(['message', 'reasoning', 'function_call', 'custom
 
 /** An event name that is safe on an SSE `event:` line and in the JSON RouterHub writes around it. */
 const EVENT_NAME = /^response\.[a-z0-9_.]+$/;
-
-const RETRYABLE_STREAM_CODES = new Set(['server_error', 'rate_limit_exceeded', 'server_is_overloaded', 'slow_down']);
 
 export class ResponsesStreamMapper implements StreamMapper {
   /** Upstream output_index → ours (the same unless the upstream skips indexes). */
@@ -138,10 +136,8 @@ export class ResponsesStreamMapper implements StreamMapper {
   }
 
   private fail(err: Partial<ApiError>): void {
-    const code = err.code ?? 'upstream_error';
-    const message = `${NAME}: ${err.message ?? 'the response failed'}`;
-    const status = code === 'rate_limit_exceeded' ? 429 : code === 'context_length_exceeded' ? 400 : 502;
-    this.out.failed({ message, type: err.type ?? 'upstream_error', param: err.param ?? null, code }, status, RETRYABLE_STREAM_CODES.has(code));
+    const f = streamErrorFailure(err);
+    this.out.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
   }
 }
 
