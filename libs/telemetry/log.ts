@@ -18,7 +18,7 @@ function rootLogger(): pino.Logger {
   root ??= pino(
     { level: process.env.ROUTERHUB_LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } },
     process.env.ROUTERHUB_LOG_FORMAT === 'pretty'
-      ? pretty({ destination: 2, sync: true, ignore: 'pid', translateTime: 'SYS:HH:MM:ss.l' })
+      ? pretty({ destination: 2, sync: true, ignore: 'pid,role', messageFormat: '[{role}] {msg}', translateTime: 'SYS:HH:MM:ss.l' })
       : pino.destination({ fd: 2, sync: false }),
   );
   return root;
