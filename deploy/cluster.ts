@@ -100,8 +100,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const servers: ChildProcess[] = [];
   const apps: ChildProcess[] = [];
   const stdio = opts.stdio ?? 'ignore';
+  // Logs are JSON lines; on a terminal (npm start) they are printed for people unless asked otherwise.
+  const logFormat = stdio === 'inherit' && !process.env.ROUTERHUB_LOG_FORMAT ? { ROUTERHUB_LOG_FORMAT: 'pretty' } : {};
   const start = (cmd: string, args: string[], env: Record<string, string> = {}, group = apps) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', stdio, stdio], env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { stdio: ['ignore', stdio, stdio], env: { ...process.env, ...logFormat, ...env } });
     group.push(child);
     return child;
   };

@@ -2,14 +2,24 @@
 // whether it took the request; the control API is one (api.ts), the dashboard's static files plug
 // in after it (services/dashboard/main.ts). Nothing matched: an OpenAI-shaped 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { errorJson, HttpError } from '../protocol/errors';
 import { redact } from '../telemetry/secrets';
+import { tracer } from '../telemetry/tracing';
 
 /** Takes the request (and answers it) or returns false to let the next handler try. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export function createDashboardServer(handlers: Handler[], log: (msg: string) => void): Server {
   return createServer((req, res) => {
+    // One span per control-API call (method and path only: no query string, no body).
+    const path = (req.url ?? '/').split('?')[0];
+    const span = tracer.startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? '', 'url.path': path } });
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
     void (async () => {
       for (const h of handlers) if (await h(req, res)) return;
       sendError(res, new HttpError(404, `${req.method} ${req.url} is not a RouterHub dashboard route. The control API lives under /api/v1/ (see the README).`, 'invalid_request_error', 'not_found'));

@@ -13,7 +13,7 @@ import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
 import { redact } from '../telemetry/secrets';
-import { tracer, traceparentOf } from '../telemetry/tracing';
+import { failSpan, startResponseSpan, traceparentOf } from '../telemetry/tracing';
 import { F } from '../wire/frames';
 import { ClientResponse } from './client';
 import type { Dispatcher } from './dispatch';
@@ -136,7 +136,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
-        const span = tracer.startSpan('ingress.response', { attributes: { 'routerhub.model': model, 'routerhub.response_id': id } });
+        const span = startResponseSpan(request, id);
         metrics.activeStreams.inc();
         client = new ClientResponse(res, new ResponseStream(id, model, settings), {
           stream: request.stream === true,
@@ -148,6 +148,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
             metrics.activeStreams.dec();
             metrics.requests.inc({ model, outcome });
             span.setAttribute('routerhub.outcome', outcome);
+            if (outcome === 'failed' || outcome === 'slow_client') failSpan(span, outcome, `the response ended ${outcome === 'failed' ? 'in response.failed' : 'because the client read too slowly'}`);
             span.end();
           },
           onDrop: () => opts.dispatcher.cancel(id),

@@ -3,6 +3,7 @@
 // can tell a dead worker from a slow upstream, and bill every response that reached a provider
 // once (metering.ts), however it ended.
 import { randomUUID } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
 import { requestBodyUnavailable, responseTimeout, responseUndeliverable, workerCrashed, workerShuttingDown, type HttpError } from '../protocol/errors';
@@ -11,7 +12,8 @@ import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
 import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
-import { startChildSpan } from '../telemetry/tracing';
+import type { Log } from '../telemetry/log';
+import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { decode, encode, F, failedFrame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
@@ -32,7 +34,7 @@ export interface WorkerOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   env: Record<string, string | undefined>;
-  log: (msg: string) => void;
+  log: Log;
   /** The rpm/tpm window the ingresses use (tokens are counted into it). */
   rateWindowMs: number;
   requestLog: { maxEntries: number; maxAgeMs: number };
@@ -137,15 +139,15 @@ export class Worker {
     this.running.set(job.id, { controller, out });
     metrics.workerJobs.set(this.running.size);
     this.adjustIntake();
-    const span = startChildSpan('worker.job', job.traceparent);
-    span.setAttribute('routerhub.model', job.plan.model);
+    const span = startChildSpan(`chat ${job.plan.model}`, job.traceparent, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': job.plan.model, 'gen_ai.response.id': job.id });
     let requestBody: string | undefined;
     this.bodyOf(job)
       .then(
         (body) => {
           job.body = body;
           requestBody = this.opts.logBodies ? body.toString('utf8') : undefined;
-          return runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace })
+          // Under the job's span, the upstream calls (undici instrumentation) join the response's trace.
+          return withSpan(span, () => runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace }))
             .then(() => {
               // Stopped (client gone, deadline, shutdown): the provider worked on it all the same.
               if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);
@@ -158,7 +160,7 @@ export class Worker {
               if (trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               if (!controller.signal.aborted) out.send(failedFrame(workerCrashed(err.message), trace.billed?.usage ?? null));
             })
-            .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED));
+            .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED, span));
         },
         (err: Error) => {
           // Nothing reached a provider: no usage, only the client's terminal event.
@@ -207,7 +209,7 @@ export class Worker {
    * another worker serves it) is billed by that worker; the per-response marker would drop it anyway,
    * but it must not win the race against the line of the response the client saw.
    */
-  private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean): void {
+  private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean, span: Span): void {
     const accountId = job.accountId ?? 'default';
     const deployment = trace.deployment ? deploymentId(trace.deployment) : null;
     const billed = superseded ? null : trace.billed;
@@ -243,6 +245,21 @@ export class Worker {
       ...(requestBody !== undefined ? { request_body: requestBody, output_text: out.outputText?.join('') ?? '' } : {}),
     };
     this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
+    this.observe(record, trace, span, superseded);
+  }
+
+  /** The response's span attributes (GenAI conventions) and its one log line: ids, counts, codes; never a key or text. */
+  private observe(record: Omit<RequestRecord, 'id'>, trace: JobTrace, span: Span, superseded: boolean): void {
+    const served = trace.deployment;
+    if (served) {
+      span.setAttributes({ 'gen_ai.provider.name': genAiProvider(served.provider), 'gen_ai.response.model': served.model, 'routerhub.deployment': record.deployment ?? '' });
+    }
+    if (trace.billed) span.setAttributes({ ...usageAttributes(trace.billed.usage), 'routerhub.usage_estimated': trace.billed.estimated });
+    span.setAttribute('routerhub.status', record.status);
+    if (record.status === 'failed') failSpan(span, record.error_code ?? 'failed', `the response failed (${record.error_code ?? 'unknown'})`);
+    if (superseded) return; // the worker that serves it logs it
+    const { request_body: _body, output_text: _text, attempts, ...fields } = record;
+    this.opts.log.info({ ...fields, attempts: attempts.length, trace_id: traceIdOf(span) }, 'response');
   }
 
   /**

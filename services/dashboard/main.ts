@@ -13,11 +13,13 @@ import { ModelCatalog } from '../../libs/routing/catalog';
 import { connectRedis } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
+import { setupTracing } from '../../libs/telemetry/tracing';
 
 const log = logger('dashboard');
 const env = process.env;
 
 runProcess(log, async () => {
+  setupTracing('routerhub-dashboard');
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   await bootstrap(redis, {});
   const control = new ControlPlane(redis, {

@@ -12,7 +12,7 @@ const log = logger('worker');
 const env = process.env;
 
 runProcess(log, async () => {
-  setupTracing('routerhub-worker');
+  setupTracing('routerhub-worker', { upstreamCalls: true });
   const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeoutMs(env) });
   const worker = new Worker(nc, redis, {
