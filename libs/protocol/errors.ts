@@ -46,3 +46,22 @@ export const STATUS_TEXT: Record<number, string> = {
 export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Error`;
 }
+
+// Bounds on input (libs/protocol/bounds.ts), in OpenAI's words where OpenAI has them
+// (`string_above_max_length`, `array_above_max_length`).
+
+/** An array (`input`, `tools`) with more entries than the ingress takes. */
+export function arrayTooLong(param: string, length: number, limit: number, what: string, setting: string): HttpError {
+  return new HttpError(400, `Invalid '${param}': array too long. Expected at most ${limit} ${what}, but got ${length} instead. Send fewer (e.g. compact the conversation), or ask the operator to raise ${setting}.`, 'invalid_request_error', 'array_above_max_length', param);
+}
+
+/** A string (or an object key: `what`) longer than ROUTERHUB_MAX_STRING_LENGTH. */
+export function stringTooLong(param: string, length: number, limit: number, what = 'a string'): HttpError {
+  return new HttpError(400, `Invalid '${param}': string too long. Expected ${what} with maximum length ${limit}, but got a string with length ${length} instead. Shorten it, or ask the operator to raise ROUTERHUB_MAX_STRING_LENGTH.`, 'invalid_request_error', 'string_above_max_length', param);
+}
+
+/** Arrays and objects nested deeper than `limit` inside `param`; `at` is where the walk stopped. */
+export function nestedTooDeep(param: string, limit: number, at: string, setting: string): HttpError {
+  const where = at.length > 120 ? `${at.slice(0, 120)}…` : at;
+  return new HttpError(400, `Invalid '${param}': nested too deeply. Expected at most ${limit} levels of arrays and objects, but '${where}' goes deeper. Flatten it, or ask the operator to raise ${setting}.`, 'invalid_request_error', 'nested_too_deep', param);
+}
