@@ -65,3 +65,11 @@ export function nestedTooDeep(param: string, limit: number, at: string, setting:
   const where = at.length > 120 ? `${at.slice(0, 120)}…` : at;
   return new HttpError(400, `Invalid '${param}': nested too deeply. Expected at most ${limit} levels of arrays and objects, but '${where}' goes deeper. Flatten it, or ask the operator to raise ${setting}.`, 'invalid_request_error', 'nested_too_deep', param);
 }
+
+/**
+ * Headers the ingress's HTTP parser would not answer (too many fields, too many bytes): answered by
+ * the load balancer in front of it (deploy/haproxy.cfg carries this body, a test keeps them equal).
+ */
+export function requestHeadersTooLarge(maxFields: number, maxBytes: number): HttpError {
+  return new HttpError(431, `The request headers are too large for RouterHub: at most ${maxFields} header fields and ${maxBytes} bytes of headers. Send fewer or shorter headers (for Codex, check http_headers and env_http_headers in the provider config).`, 'invalid_request_error', 'request_headers_too_large');
+}
