@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './bounds';
+import { checkInputBounds, DEFAULT_INPUT_LIMITS, jsonTextDepth, type InputLimits } from './bounds';
 import { HttpError } from './errors';
 import { parseRequest } from './validate';
 import { codexRequest } from '../providers/replay';
@@ -59,6 +59,18 @@ t.test('every forwarded field is bounded, however deep the body goes', async (t)
   for (const [name, body, param] of cases) {
     t.match(rejects(body), { status: 400, code: 'nested_too_deep', param }, name);
   }
+});
+
+t.test("a call's arguments (JSON in a string, parsed by the Anthropic and Gemini mappers) are bounded too", async (t) => {
+  const call = (args: string) => withField('input', JSON.stringify([{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }, { type: 'function_call_output', call_id: 'c', output: 'ok' }]), { model: 'a/b' });
+  t.doesNotThrow(() => parseRequest(call(`{"a":${nested(63)}}`)));
+  t.match(rejects(call(`{"a":${nested(64)}}`)), { status: 400, code: 'nested_too_deep', param: 'input[0].arguments', message: /at most 64 levels/ });
+  t.match(rejects(call(nested(100_000))), { code: 'nested_too_deep', param: 'input[0].arguments' });
+  t.doesNotThrow(() => parseRequest(call(`{"cmd":"${'['.repeat(500)}"}`)), 'brackets inside a string do not count');
+  t.doesNotThrow(() => parseRequest(call('{"a":[[[')), 'broken JSON is the mappers\' business (sent back without arguments)');
+  t.equal(jsonTextDepth(String.raw`{"a":"\"[[{"}`, 10), 1, 'an escaped quote keeps the string open');
+  t.equal(jsonTextDepth(String.raw`{"a":"\\","b":[[1]]}`, 10), 3, 'an escaped backslash does not');
+  t.equal(jsonTextDepth('[[[[', 2), 3, 'stops counting past the bound');
 });
 
 t.test('a tool schema has its own, smaller bound, namespaced tools too', async (t) => {

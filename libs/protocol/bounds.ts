@@ -41,6 +41,7 @@ export function checkInputBounds(doc: object, limits: InputLimits): void {
           throw arrayTooLong('input', value.length, limits.maxInputItems, 'input items', 'ROUTERHUB_MAX_INPUT_ITEMS');
         }
         walk.value(value, limits.maxDepth);
+        if (field === 'input' && Array.isArray(value)) checkCallArguments(value, limits.maxDepth);
       }
       walk.key(field);
     } catch (err) {
@@ -48,6 +49,38 @@ export function checkInputBounds(doc: object, limits: InputLimits): void {
     }
   }
   if (walk.toolCount > limits.maxTools) throw arrayTooLong('tools', walk.toolCount, limits.maxTools, 'tools (counting those inside namespaces)', 'ROUTERHUB_MAX_TOOLS');
+}
+
+/**
+ * A call's `arguments` is JSON in a string, which the Anthropic and Gemini mappers parse and send
+ * on as an object: bound its nesting too, with a scan of its brackets rather than a JSON.parse.
+ */
+function checkCallArguments(items: unknown[], maxDepth: number): void {
+  for (let i = 0; i < items.length; i++) {
+    const args = (items[i] as { arguments?: unknown } | null)?.arguments;
+    if (typeof args === 'string' && jsonTextDepth(args, maxDepth) > maxDepth) {
+      const param = `input[${i}].arguments`;
+      throw nestedTooDeep(param, maxDepth, param, 'ROUTERHUB_MAX_JSON_DEPTH');
+    }
+  }
+}
+
+/** Nesting of arrays and objects in JSON text (brackets inside string literals do not count), up to `stopAbove` + 1. */
+export function jsonTextDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 /**
