@@ -63,7 +63,7 @@ export function startIngress(opts: IngressOptions): Promise<Ingress> {
   });
   app.any('/*', (res, req) => {
     const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
-    sendJson(res, 404, { error: { message: `${what} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+    sendError(res, new HttpError(404, `${what} is not a RouterHub route. Use POST /v1/responses (OpenAI Responses API) or GET /v1/models.`, 'invalid_request_error', 'not_found'));
   });
 
   return new Promise((resolve, reject) => {
@@ -147,6 +147,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
             admitted.release();
             metrics.activeStreams.dec();
             metrics.requests.inc({ model, outcome });
+            metrics.requestDuration.observe({ model, outcome }, (performance.now() - startedAt) / 1000);
             span.setAttribute('routerhub.outcome', outcome);
             span.end();
           },
@@ -205,6 +206,7 @@ function streamedModel(body: Buffer): string | null {
  * so Codex's streams learn of a rate limit as a stream that fails at once.
  */
 function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, startedAt: number, maxBacklogBytes: number): void {
+  countRejection(err);
   const client = new ClientResponse(res, new ResponseStream(`resp_${randomBytes(12).toString('hex')}`, model), {
     stream: true, maxBacklogBytes, startedAt, headers: err.headers, onDone: () => undefined, onDrop: () => undefined,
   });
@@ -223,14 +225,20 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `The request body is larger than this RouterHub accepts (${limit} bytes). Shorten the input, or ask the operator to raise ROUTERHUB_MAX_BODY_BYTES.`, 'invalid_request_error', 'request_too_large');
 }
 
+/** Every error answered here is a request turned away before any worker took it. */
 function sendError(res: HttpResponse, err: unknown, headers: Array<[string, string]> = []): void {
   const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${redact((err as Error).message)}`, 'server_error', 'internal_error');
+  countRejection(e);
   res.cork(() => {
     res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
     if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));
     for (const [name, value] of e.headers.length > 0 ? e.headers : headers) res.writeHeader(name, value);
     res.end(errorJson(e.body));
   });
+}
+
+function countRejection(e: HttpError): void {
+  metrics.rejections.inc({ status: String(e.status), reason: e.code ?? e.type });
 }
 
 function sendJson(res: HttpResponse, status: number, body: unknown): void {
