@@ -8,7 +8,7 @@ import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
-import type { ModelCatalog } from '../routing/catalog';
+import { DEPLOYMENT_HEADER, deploymentId, pinPlan, type ModelCatalog, type RoutePlan } from '../routing/catalog';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
@@ -80,6 +80,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const auth = req.getHeader('authorization');
   const userAgent = req.getHeader('user-agent');
   const declared = Number(req.getHeader('content-length') || 0);
+  // A deployment named by a management key (npm run doctor checks each deployment through the cluster).
+  const pinned = req.getHeader(DEPLOYMENT_HEADER);
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
   let admission: Admission | null = null;
@@ -99,7 +101,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   }
 
   // Checked while the body arrives; the model is checked against the key once the body is parsed.
-  const verified = opts.limits.admit(auth).then((a) => {
+  const verified = opts.limits.admit(auth, pinned !== '').then((a) => {
     admission = a;
     if (aborted) a.release();
     return a;
@@ -131,8 +133,9 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
         admitted.checkModel(model);
-        const plan = opts.catalog.plan(model);
-        if (!plan) throw unknownModel(model);
+        const routed = opts.catalog.plan(model);
+        if (!routed) throw unknownModel(model);
+        const plan = pinned ? pinnedPlan(routed, pinned, admitted.management) : routed;
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
@@ -211,6 +214,14 @@ function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, star
     stream: true, maxBacklogBytes, startedAt, headers: err.headers, onDone: () => undefined, onDrop: () => undefined,
   });
   client.onFrames([[F.Started], [F.Failed, err.body, err.status, err.retryAfterSeconds]]);
+}
+
+/** The route plan narrowed to the deployment a management key named: no failover, so each one is checked alone. */
+function pinnedPlan(plan: RoutePlan, id: string, management: boolean): RoutePlan {
+  if (!management) throw new HttpError(403, `${DEPLOYMENT_HEADER} is honoured only for management keys (it bypasses routing; npm run doctor uses it). Remove the header, or use a management key.`, 'permission_error', 'deployment_pin_not_allowed', DEPLOYMENT_HEADER);
+  const pinned = pinPlan(plan, id);
+  if (!pinned) throw new HttpError(400, `The model '${plan.model}' has no deployment '${id}' in this RouterHub's catalog. Its deployments: ${plan.deployments.map(deploymentId).join(', ')}.`, 'invalid_request_error', 'unknown_deployment', DEPLOYMENT_HEADER);
+  return pinned;
 }
 
 function unknownModel(model: string): HttpError {
