@@ -20,7 +20,9 @@ const env = process.env;
 
 runProcess(log, async () => {
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  await bootstrap(redis, {});
+  // In a deployment the dashboard is what prepares a fresh Redis (the launcher does it locally).
+  const firstAdmin = await bootstrap(redis, { adminKey: env.ROUTERHUB_ADMIN_KEY || undefined, adminEmail: env.ROUTERHUB_ADMIN_EMAIL || undefined, adminPassword: env.ROUTERHUB_ADMIN_PASSWORD || undefined });
+  if (firstAdmin?.password) log(`first admin ${firstAdmin.email} created with a generated password that is not shown: set one with \`node dist/services/admin/main.js set-password --email ${firstAdmin.email}\` (npm run admin)`);
   const control = new ControlPlane(redis, {
     sessionTtlSeconds: Number(env.ROUTERHUB_SESSION_TTL_S ?? 12 * 3600),
     allowedOrigins: (env.ROUTERHUB_DASHBOARD_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
