@@ -27,6 +27,8 @@ export interface DeploymentCheckup {
   error: { status: number; code: string | null; message: string } | null;
   /** What the operator should change. */
   fix: string | null;
+  /** The responses this check produced (their request-log records say whether usage was estimated). */
+  response_ids: string[];
 }
 
 export interface CheckupTarget { baseUrl: string; key: string; timeoutMs: number }
@@ -91,11 +93,12 @@ export async function checkDeployment(target: CheckupTarget, model: ModelEntry, 
   const checkup: DeploymentCheckup = {
     model: model.id, deployment: id, provider: deployment.provider, reachable: null, auth_ok: null,
     time_to_first_token_ms: null, tool_call_ok: null, reasoning_ok: null, usage_reported: null, cached_tokens: null,
-    ok: false, error: null, fix: null,
+    ok: false, error: null, fix: null, response_ids: [],
   };
   const first = doctorRequest(model, deployment);
   const one = await send(target, id, first);
   checkup.time_to_first_token_ms = one.firstTokenMs;
+  if (one.response?.id) checkup.response_ids.push(one.response.id);
   if (one.error) return finish(checkup, model, deployment, one.error, target);
   checkup.reachable = true;
   checkup.auth_ok = true;
@@ -110,6 +113,7 @@ export async function checkDeployment(target: CheckupTarget, model: ModelEntry, 
   // Codex's next turn: everything so far, the reasoning and the call as they came, and the tool's output.
   const second = { ...first, input: [...(first.input as Item[]), ...reasoning, call, { type: 'function_call_output', call_id: call.call_id, output: 'routerhub-doctor\n' }] } as ResponsesRequest;
   const two = await send(target, id, second);
+  if (two.response?.id) checkup.response_ids.push(two.response.id);
   if (two.error) {
     checkup.tool_call_ok = false;
     if (model.reasoning) checkup.reasoning_ok = false;
@@ -124,6 +128,17 @@ export async function checkDeployment(target: CheckupTarget, model: ModelEntry, 
 function usageReported(usage: Record<string, any> | null | undefined): boolean {
   // RouterHub estimates usage a provider did not send; a provider's own usage has its token details.
   return !!usage && usage.input_tokens > 0 && usage.output_tokens > 0 && typeof usage.input_tokens_details?.cached_tokens === 'number';
+}
+
+/**
+ * RouterHub estimates the usage a provider did not send, and the client cannot tell: the request log
+ * can (`usage_estimated`). Corrects a checkup whose responses were billed on an estimate.
+ */
+export function usageWasEstimated(c: DeploymentCheckup, model: ModelEntry, d: Deployment, routerhubUrl: string): DeploymentCheckup {
+  c.usage_reported = false;
+  c.ok = false;
+  c.fix = diagnose(c, model, d, routerhubUrl);
+  return c;
 }
 
 function finish(c: DeploymentCheckup, model: ModelEntry, d: Deployment, error: DeploymentCheckup['error'], target: CheckupTarget): DeploymentCheckup {
@@ -182,7 +197,7 @@ export function diagnose(c: DeploymentCheckup, model: ModelEntry, d: Deployment,
   }
   if (c.tool_call_ok === false) return `The model answered without calling exec_command: check that ${d.model} supports tool calling through the ${d.provider} family (or use a model that does).`;
   if (c.reasoning_ok === false) return `The catalog marks ${model.id} as reasoning, but no reasoning item came back: set "reasoning": false in the catalog, or check that ${d.model} reasons at ${host}.`;
-  return `${host} reported no usage (RouterHub bills an estimate): for an openai-chat server, check that it supports stream_options.include_usage.`;
+  return `${host} reported no usage, so RouterHub bills an estimate: for an openai-chat server, make it honour stream_options.include_usage (vLLM, for one, needs a recent version).`;
 }
 
 function safeHost(url: string): string {

@@ -1,7 +1,8 @@
 // A doctor run over the whole catalog (a few deployments at a time: it spends real provider tokens
 // and must not trip their rate limits), and the table it prints.
 import { deploymentId, type ModelCatalog } from '../routing/catalog';
-import { checkDeployment, type CheckupTarget, type DeploymentCheckup } from './checkup';
+import type { RequestLog } from '../store/requests';
+import { checkDeployment, usageWasEstimated, type CheckupTarget, type DeploymentCheckup } from './checkup';
 
 export interface DoctorRun { ran_at: string; routerhub_url: string; results: DeploymentCheckup[] }
 
@@ -17,6 +18,26 @@ export async function runDoctor(catalog: ModelCatalog, target: CheckupTarget, co
     }
   }));
   return { ran_at, routerhub_url: target.baseUrl, results };
+}
+
+/** Request-log records read per model at most when confirming usage (doctor's own are the newest). */
+const RECORDS_PER_MODEL = 200;
+
+/**
+ * Marks the checkups whose responses RouterHub billed on an estimate (the provider sent no usage),
+ * from the request log. Records are written just after each response ends: call this after the run.
+ */
+export async function confirmUsage(run: DoctorRun, catalog: ModelCatalog, log: RequestLog): Promise<void> {
+  for (const model of catalog.models) {
+    const checkups = run.results.filter((r) => r.model === model.id && r.usage_reported);
+    if (checkups.length === 0) continue;
+    const { data } = await log.list({ model: model.id, limit: RECORDS_PER_MODEL });
+    const estimated = new Set(data.filter((r) => r.usage_estimated).map((r) => r.response_id));
+    for (const c of checkups) {
+      const d = model.deployments.find((x) => deploymentId(x) === c.deployment);
+      if (d && c.response_ids.some((id) => estimated.has(id))) usageWasEstimated(c, model, d, run.routerhub_url);
+    }
+  }
 }
 
 const mark = (v: boolean | null) => (v === null ? '–' : v ? 'ok' : 'FAIL');

@@ -2,11 +2,12 @@
 // through the running cluster, prints the table with a fix per failure, keeps the run in Redis for
 // the dashboard when REDIS_URL is set, and exits 1 when a deployment needs a fix.
 import { join } from 'node:path';
-import { formatReport, runDoctor } from '../../libs/doctor/report';
+import { confirmUsage, formatReport, runDoctor } from '../../libs/doctor/report';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
 import { saveDoctorRun } from '../../libs/store/doctor';
 import { connectRedis } from '../../libs/store/redis';
+import { RequestLog } from '../../libs/store/requests';
 
 const env = process.env;
 
@@ -23,17 +24,20 @@ async function main(): Promise<number> {
   const checked = only ? new ModelCatalog(catalog.models.filter((m) => only.includes(m.id))) : catalog;
   console.log(`Checking ${checked.models.reduce((n, m) => n + m.deployments.length, 0)} deployments of ${checked.models.length} models (${catalogPath}) through ${baseUrl}…\n`);
   const run = await runDoctor(checked, { baseUrl, key, timeoutMs: Number(env.ROUTERHUB_DOCTOR_TIMEOUT_MS ?? 120_000) });
-  console.log(formatReport(run));
-  if (env.REDIS_URL) {
-    const redis = connectRedis(env.REDIS_URL);
-    try {
+  // With the cluster's Redis: usage RouterHub had to estimate shows in the request log, and the run
+  // goes to the dashboard's Models page.
+  const redis = env.REDIS_URL ? connectRedis(env.REDIS_URL) : null;
+  try {
+    if (redis) await confirmUsage(run, checked, new RequestLog(redis, { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 }));
+    console.log(formatReport(run));
+    if (redis) {
       await saveDoctorRun(redis, run);
       console.log('\nThis run is on the dashboard\'s Models page.');
-    } finally {
-      redis.disconnect();
+    } else {
+      console.log('\nSet REDIS_URL (the cluster\'s Redis) to check that usage came from the providers, and to show this run on the dashboard\'s Models page.');
     }
-  } else {
-    console.log('\nSet REDIS_URL (the cluster\'s Redis) to show this run on the dashboard\'s Models page.');
+  } finally {
+    redis?.disconnect();
   }
   return run.results.every((r) => r.ok) ? 0 : 1;
 }

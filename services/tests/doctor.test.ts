@@ -15,11 +15,13 @@ import { api, mockCatalog, postResponses } from '../../libs/testing/cluster';
 const GOOD_KEY = 'sk-upstream-good-0123456789';
 
 /** A reasoning model that calls the shell tool, then answers from its output, with the provider's usage. */
-function doctorTurn(view: MockRequestView): MockTurn {
+function doctorTurn(view: MockRequestView, _wire: unknown, model: string): MockTurn {
+  // A chat server that ignores stream_options.include_usage (RouterHub then bills an estimate).
+  const omitUsage = model === 'chat-nousage-0';
   if (view.toolResults.length > 0) {
-    return { parts: [{ type: 'reasoning', text: 'The command printed its name.', signature: 'sig-2' }, { type: 'text', text: `It printed ${view.toolResults[0].trim()}.` }], usage: { input: 1300, cached: 1024, output: 14, reasoning: 5 } };
+    return { parts: [{ type: 'reasoning', text: 'The command printed its name.', signature: 'sig-2' }, { type: 'text', text: `It printed ${view.toolResults[0].trim()}.` }], usage: { input: 1300, cached: 1024, output: 14, reasoning: 5 }, omitUsage };
   }
-  return { parts: [{ type: 'reasoning', text: 'I should run the command.', signature: 'sig-1' }, { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo routerhub-doctor' }) }], usage: { input: 1200, output: 22, reasoning: 6 } };
+  return { parts: [{ type: 'reasoning', text: 'I should run the command.', signature: 'sig-1' }, { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo routerhub-doctor' }) }], usage: { input: 1200, output: 22, reasoning: 6 }, omitUsage };
 }
 
 let mock: MockUpstream;
@@ -30,7 +32,7 @@ const devKey = generateKey();
 const adminKey = generateKey();
 
 t.before(async () => {
-  const good = ['responses-0', 'anthropic-0', 'gemini-0', 'chat-0', 'broken-0', 'broken-1', 'broken-2'];
+  const good = ['responses-0', 'anthropic-0', 'gemini-0', 'chat-0', 'chat-nousage-0', 'broken-0', 'broken-1', 'broken-2'];
   mock = await MockUpstream.start({ defaultTurn: doctorTurn, requireKey: GOOD_KEY, knownModels: good });
   deadUrl = `http://127.0.0.1:${await freePort()}`;
   const keyed = { api_key_env: 'DOCTOR_GOOD_KEY' };
@@ -39,6 +41,7 @@ t.before(async () => {
     { id: 'doc/anthropic', reasoning: true, deployments: [{ provider: 'anthropic', ...keyed }] },
     { id: 'doc/gemini', reasoning: true, deployments: [{ provider: 'gemini', ...keyed }] },
     { id: 'doc/chat', deployments: [{ provider: 'openai-chat', ...keyed }] },
+    { id: 'doc/chat-nousage', deployments: [{ provider: 'openai-chat', id: 'no-usage', ...keyed }] },
     { id: 'doc/broken', deployments: [
       { provider: 'openai-responses', id: 'wrong-key', api_key_env: 'DOCTOR_WRONG_KEY' },
       { provider: 'openai-responses', id: 'wrong-url', base_url: `${deadUrl}/v1`, ...keyed },
@@ -72,7 +75,9 @@ t.test('every healthy deployment of each family is ok; each broken one gets its 
     t.match(row, /^\S+\s+doc\/\S+\s+ok\s+ok\s+\d+ ms\s+ok\s+(ok|–)\s+ok\s+1024$/, `${family}: reachable, auth, first token, tool call, reasoning, usage, cached tokens`);
   }
   t.match(rowOf(out, `openai-responses/responses-0@${new URL(mock.url).host}`), /ok\s+ok\s+ok\s+1024$/, 'reasoning carried into the second turn');
-  t.match(out, '4 of 8 deployments need a fix');
+  t.match(out, '5 of 9 deployments need a fix');
+  t.match(rowOf(out, 'no-usage'), /^no-usage\s+doc\/chat-nousage\s+ok\s+ok\s+\d+ ms\s+ok\s+–\s+FAIL/, 'usage RouterHub estimated is not usage reported');
+  t.match(out, /- no-usage: .*reported no usage, so RouterHub bills an estimate: .*stream_options.include_usage/);
   t.match(rowOf(out, 'wrong-key'), /^wrong-key\s+doc\/broken\s+ok\s+FAIL/, 'wrong key: reachable, auth failed');
   t.match(out, /- wrong-key: .*rejected the key in DOCTOR_WRONG_KEY: put a valid openai-responses key in DOCTOR_WRONG_KEY in the workers' environment/);
   t.match(rowOf(out, 'wrong-url'), /^wrong-url\s+doc\/broken\s+FAIL/, 'wrong URL: unreachable');

@@ -11,8 +11,8 @@ import type { MockRequestView, MockWire } from './wire';
 export interface MockUpstreamOptions {
   port?: number;
   host?: string;
-  /** The answer when nothing is scripted. */
-  defaultTurn?: (view: MockRequestView, wire: MockWire) => MockTurn;
+  /** The answer when nothing is scripted; `model` is the upstream model the request names. */
+  defaultTurn?: (view: MockRequestView, wire: MockWire, model: string) => MockTurn;
   /** Like a real provider: a request that does not carry this credential (in any header or the query) gets 401. */
   requireKey?: string;
   /** Like a real provider: a model not in this list gets 404 (unset: every model is known). */
@@ -74,7 +74,7 @@ export class MockUpstream {
     const rejected = requireKey && !JSON.stringify(req.headers).includes(requireKey) && !(req.url ?? '').includes(requireKey)
       ? { status: 401, message: 'Incorrect API key provided.', type: 'authentication_error' }
       : knownModels && !knownModels.includes(model) ? { status: 404, message: `The model '${model}' does not exist.`, type: 'not_found_error' } : null;
-    const turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire);
+    const turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
 
     if (turn.httpError) {
       const e = wire.errorResponse(turn.httpError);
