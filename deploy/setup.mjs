@@ -63,6 +63,25 @@ for (const { bin, pkg, why } of testOnly) {
   }
 }
 
+// services/tests/deploy.test.ts validates deploy/compose.yaml with `docker-compose config` (no Docker
+// engine needed): Debian's docker-compose package, for `npm test` only.
+if (process.argv.includes('--test') && !onPath('docker-compose')) {
+  console.log('[setup] installing docker-compose with apt-get (to validate deploy/compose.yaml)');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
+  try {
+    apt('install', '-y', '-qq', 'docker-compose');
+  } catch {
+    try {
+      apt('update', '-qq');
+      apt('install', '-y', '-qq', 'docker-compose');
+    } catch {
+      console.error('[setup] could not install docker-compose: install the Debian package "docker-compose" by hand to run the deploy test.');
+      process.exit(1);
+    }
+  }
+}
+
 // A moved or deleted source leaves its old output in dist/, where tap would still run a stale test.
 function pruneStale(dir) {
   if (!existsSync(dir)) return;

@@ -28,7 +28,7 @@ if f[1] == '1' then return {'revoked', id} end
 if f[2] == '1' then return {'disabled', id} end
 local now = tonumber(ARGV[1])
 if f[3] and tonumber(f[3]) <= now then return {'expired', id} end
-if f[4] == '1' then return {'management', id} end
+if f[4] == '1' and ARGV[8] ~= '1' then return {'management', id} end
 local account = f[5]
 if not account or account == '' then account = 'default' end
 local function period(reset)
@@ -64,7 +64,7 @@ end
 used = redis.call('INCR', rkey)
 if used == 1 then redis.call('PEXPIRE', rkey, 2 * tonumber(ARGV[2])) end
 redis.call('HSET', rk, 'last_used_ms', ARGV[1])
-return {'ok', id, account, f[8] or '', tostring(used), f[9] or '', tostring(tokens), f[10] or '', f[11] or ''}`;
+return {'ok', id, account, f[8] or '', tostring(used), f[9] or '', tostring(tokens), f[10] or '', f[11] or '', f[4] or ''}`;
 
 export interface AdmissionOptions {
   /** The rpm/tpm window (60 s; shorter only in tests). */
@@ -80,6 +80,8 @@ export interface AdmissionOptions {
 export interface Admission {
   keyId: string;
   accountId: string;
+  /** A management key, let in only because the request pins a deployment (`npm run doctor`). */
+  management: boolean;
   /** x-ratelimit-* headers for the answer. */
   headers: Array<[string, string]>;
   /** Throws 403 when this key may not use `model`. */
@@ -118,8 +120,11 @@ export class Limits {
     clearInterval(this.renew);
   }
 
-  /** Checks a request's key and limits in one round trip to Redis; throws the HttpError to answer. */
-  async admit(authorization: string): Promise<Admission> {
+  /**
+   * Checks a request's key and limits in one round trip to Redis; throws the HttpError to answer.
+   * `pinned`: the request names a deployment (x-routerhub-deployment), which management keys may do.
+   */
+  async admit(authorization: string, pinned = false): Promise<Admission> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw missingApiKey();
     const hash = hashKey(m[1]);
@@ -128,14 +133,14 @@ export class Limits {
     const lease = randomBytes(9).toString('base64url');
     let r: string[];
     try {
-      r = (await (this.redis as Redis & { rhAdmit: (...args: Array<string | number>) => Promise<string[]> }).rhAdmit(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs));
+      r = (await (this.redis as Redis & { rhAdmit: (...args: Array<string | number>) => Promise<string[]> }).rhAdmit(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs, pinned ? '1' : '0'));
     } catch {
       return this.storeDown(hash, now);
     }
     const windowEnd = (Math.floor(now / this.opts.rateWindowMs) + 1) * this.opts.rateWindowMs;
     switch (r[0]) {
       case 'ok': {
-        const [, keyId, accountId, rpm, used, tpm, tokens, maxConcurrent, models] = r;
+        const [, keyId, accountId, rpm, used, tpm, tokens, maxConcurrent, models, management] = r;
         if (this.recent.size > 100_000) this.recent.clear();
         this.recent.set(hash, { keyId, accountId, until: now + this.opts.keyCacheMs });
         const leased = maxConcurrent !== '';
@@ -144,7 +149,7 @@ export class Limits {
         const allowed = models ? this.matcher(models) : null;
         let released = !leased;
         return {
-          keyId, accountId, headers,
+          keyId, accountId, headers, management: management === '1',
           checkModel: (model) => {
             if (!allowed || allowed(model)) return;
             throw modelNotAllowed(model, JSON.parse(models) as string[]);
@@ -194,7 +199,7 @@ export class Limits {
     const seen = this.recent.get(hash);
     if (this.opts.failOpen && seen && seen.until > now) {
       metrics.limitStoreErrors.inc({ outcome: 'open' });
-      return { keyId: seen.keyId, accountId: seen.accountId, headers: [], checkModel: () => undefined, release: () => undefined };
+      return { keyId: seen.keyId, accountId: seen.accountId, management: false, headers: [], checkModel: () => undefined, release: () => undefined };
     }
     metrics.limitStoreErrors.inc({ outcome: 'closed' });
     throw keyStoreUnavailable();

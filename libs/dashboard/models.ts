@@ -2,12 +2,15 @@
 // way, from ROUTERHUB_MODELS through libs/routing), each deployment with its provider family and its
 // health in the last hour from the request log, and the ingress URL a Codex config points at.
 // Signed-in people and any valid API key may read it (the ingress's /v1/models asks the same).
+// Each deployment also carries its result in the last `npm run doctor` run (kept in Redis).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlPlane } from '../control/api';
 import { SESSION_COOKIE } from '../control/api';
 import { cookies, sendError, sendJson, type Handler } from '../control/http';
 import { HttpError } from '../protocol/errors';
 import { deploymentId, type ModelCatalog } from '../routing/catalog';
+import { checkupsById } from '../doctor/report';
+import { lastDoctorRun } from '../store/doctor';
 import { keyProblem } from '../store/keys';
 import type { RequestRecord } from '../store/requests';
 
@@ -75,7 +78,9 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       sendError(res, new HttpError(401, 'Sign in to the dashboard, or send "Authorization: Bearer sk-rh-…".', 'invalid_request_error', 'missing_credentials'));
       return true;
     }
-    const health = healthOf(await lastHour(control, Date.now()));
+    const [records, doctorRun] = await Promise.all([lastHour(control, Date.now()), lastDoctorRun(control.redis)]);
+    const health = healthOf(records);
+    const checkups = checkupsById(doctorRun, catalog);
     const data = catalog.models.map((m) => ({
       id: m.id,
       display_name: m.display_name ?? m.id,
@@ -85,10 +90,10 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       pricing: m.pricing ?? null,
       deployments: m.deployments.map((d) => {
         const id = deploymentId(d);
-        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 } };
+        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 }, doctor: checkups.get(id) ?? null };
       }),
     }));
-    sendJson(res, 200, { object: 'list', data, ingress_url: ingressUrl });
+    sendJson(res, 200, { object: 'list', data, ingress_url: ingressUrl, doctor_ran_at: doctorRun?.ran_at ?? null });
     return true;
   };
 }

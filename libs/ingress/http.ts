@@ -3,13 +3,13 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine } from '../protocol/errors';
+import { deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
-import type { ModelCatalog } from '../routing/catalog';
+import { DEPLOYMENT_HEADER, deploymentId, pinPlan, type ModelCatalog, type RoutePlan } from '../routing/catalog';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
@@ -83,6 +83,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const auth = req.getHeader('authorization');
   const userAgent = req.getHeader('user-agent');
   const declared = Number(req.getHeader('content-length') || 0);
+  // A deployment named by a management key (npm run doctor checks each deployment through the cluster).
+  const pinned = req.getHeader(DEPLOYMENT_HEADER);
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
   let admission: Admission | null = null;
@@ -102,7 +104,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   }
 
   // Checked while the body arrives; the model is checked against the key once the body is parsed.
-  const verified = opts.limits.admit(auth).then((a) => {
+  const verified = opts.limits.admit(auth, pinned !== '').then((a) => {
     admission = a;
     if (aborted) a.release();
     return a;
@@ -134,8 +136,9 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
         admitted.checkModel(model);
-        const plan = opts.catalog.plan(model);
-        if (!plan) throw modelNotFound(model);
+        const routed = opts.catalog.plan(model);
+        if (!routed) throw modelNotFound(model);
+        const plan = pinned ? pinnedPlan(routed, pinned, admitted.management) : routed;
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
@@ -150,6 +153,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
             admitted.release();
             metrics.activeStreams.dec();
             metrics.requests.inc({ model, outcome });
+            metrics.requestDuration.observe({ model, outcome }, (performance.now() - startedAt) / 1000);
             span.setAttribute('routerhub.outcome', outcome);
             if (outcome === 'failed' || outcome === 'slow_client') failSpan(span, outcome, `the response ended ${outcome === 'failed' ? 'in response.failed' : 'because the client read too slowly'}`);
             span.end();
@@ -209,20 +213,35 @@ function streamedModel(body: Buffer, limits: InputLimits): string | null {
  * so Codex's streams learn of a rate limit as a stream that fails at once.
  */
 function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, startedAt: number, maxBacklogBytes: number): void {
+  countRejection(err);
   const client = new ClientResponse(res, new ResponseStream(`resp_${randomBytes(12).toString('hex')}`, model), {
     stream: true, maxBacklogBytes, startedAt, headers: err.headers, onDone: () => undefined, onDrop: () => undefined,
   });
   client.onFrames([[F.Started], [F.Failed, err.body, err.status, err.retryAfterSeconds]]);
 }
 
+/** The route plan narrowed to the deployment a management key named: no failover, so each one is checked alone. */
+function pinnedPlan(plan: RoutePlan, id: string, management: boolean): RoutePlan {
+  if (!management) throw deploymentPinNotAllowed(DEPLOYMENT_HEADER);
+  const pinned = pinPlan(plan, id);
+  if (!pinned) throw unknownDeployment(DEPLOYMENT_HEADER, plan.model, id, plan.deployments.map(deploymentId));
+  return pinned;
+}
+
+/** Every error answered here is a request turned away before any worker took it. */
 function sendError(res: HttpResponse, err: unknown, headers: Array<[string, string]> = []): void {
   const e = err instanceof HttpError ? err : internalError(redact((err as Error).message));
+  countRejection(e);
   res.cork(() => {
     res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
     if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));
     for (const [name, value] of e.headers.length > 0 ? e.headers : headers) res.writeHeader(name, value);
     res.end(errorJson(e.body));
   });
+}
+
+function countRejection(e: HttpError): void {
+  metrics.rejections.inc({ status: String(e.status), reason: e.code ?? e.type });
 }
 
 function sendJson(res: HttpResponse, status: number, body: unknown): void {

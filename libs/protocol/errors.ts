@@ -76,7 +76,7 @@ const KEY_PROBLEMS: Record<KeyProblem, string> = {
   revoked: 'This API key was revoked. Ask the operator for a new one.',
   disabled: 'This API key is disabled. Ask the operator to enable it.',
   expired: 'This API key has expired. Ask the operator for a new one.',
-  management: 'This is a management key: it authenticates the control API (/api/v1/…), not /v1/responses. Use an API key of an account.',
+  management: 'This is a management key: it authenticates the control API (/api/v1/…), not /v1/responses (except with x-routerhub-deployment, for `npm run doctor`). Use an API key of an account.',
 };
 
 export function invalidApiKey(problem: KeyProblem = 'invalid'): HttpError {
@@ -85,6 +85,16 @@ export function invalidApiKey(problem: KeyProblem = 'invalid'): HttpError {
 
 export function accountDisabled(accountId: string): HttpError {
   return new HttpError(401, `The account this key belongs to (${accountId}) is disabled. Ask the operator.`, 'invalid_request_error', 'invalid_api_key');
+}
+
+/** 403: x-routerhub-deployment (pin a request to one deployment) sent with a plain API key. */
+export function deploymentPinNotAllowed(header: string): HttpError {
+  return new HttpError(403, `${header} is honoured only for management keys (it bypasses routing; npm run doctor uses it). Remove the header, or use a management key.`, 'permission_error', 'deployment_pin_not_allowed', header);
+}
+
+/** 400: x-routerhub-deployment names a deployment the model does not have. */
+export function unknownDeployment(header: string, model: string, id: string, deployments: readonly string[]): HttpError {
+  return new HttpError(400, `The model '${model}' has no deployment '${id}' in this RouterHub's catalog. Its deployments: ${deployments.join(', ')}.`, 'invalid_request_error', 'unknown_deployment', header);
 }
 
 export function modelNotAllowed(model: string, allowed: readonly string[]): HttpError {

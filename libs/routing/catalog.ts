@@ -28,6 +28,15 @@ export function deploymentId(d: Deployment): string {
   return d.id ?? `${d.provider}/${d.model}@${new URL(d.base_url).host}`;
 }
 
+/** The header by which a management key names the one deployment a request must use (npm run doctor). */
+export const DEPLOYMENT_HEADER = 'x-routerhub-deployment';
+
+/** `plan` narrowed to the deployment named `id` (no failover), or null when the model has none by that id. */
+export function pinPlan(plan: RoutePlan, id: string): RoutePlan | null {
+  const deployments = plan.deployments.filter((d) => deploymentId(d) === id);
+  return deployments.length === 0 ? null : { ...plan, deployments };
+}
+
 /**
  * USD per million tokens. `cached_input`: input read from the prompt cache (default: `input`);
  * `cache_write_input`: input written to it, which Anthropic and Qwen's explicit cache charge more

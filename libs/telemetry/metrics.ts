@@ -1,5 +1,7 @@
 // Prometheus metrics (prom-client). One registry per process; the ingress serves it on /metrics,
-// a worker on WORKER_METRICS_PORT when set.
+// a worker on WORKER_METRICS_PORT when set, the dashboard on its /metrics. Labels take only values
+// from bounded sets (catalog model and deployment ids, error codes RouterHub writes, fixed causes),
+// so a client cannot grow a series per request. deploy/grafana/routerhub.json charts these names.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
@@ -20,5 +22,44 @@ export const metrics = {
   limitStoreErrors: new Counter({ name: 'routerhub_limit_store_errors_total', help: 'Requests whose key and limit checks could not reach Redis, by outcome: closed (503 key_store_unavailable) or open (admitted without limits, ROUTERHUB_RATE_LIMITS_FAIL_OPEN)', labelNames: ['outcome'], registers: [registry] }),
   usageRecords: new Counter({ name: 'routerhub_usage_records_total', help: 'Ledger lines written by workers, by basis: the provider\'s usage, or RouterHub\'s estimate (a stream cancelled or broken before the provider\'s usage arrived)', labelNames: ['basis'], registers: [registry] }),
   usageRecordsLost: new Counter({ name: 'routerhub_usage_records_lost_total', help: 'Ledger lines a worker gave up writing because Redis refused them for longer than the retry bound (each is also logged with its usage)', registers: [registry] }),
-  failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment', labelNames: ['provider'], registers: [registry] }),
+  failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment, by the deployment that failed and why (cause: rate_limit, auth, model_not_found, overloaded, connection, stream_failed, server_error, other)', labelNames: ['provider', 'deployment', 'cause'], registers: [registry] }),
+  tokens: new Counter({ name: 'routerhub_tokens_total', help: 'Tokens billed by workers, by catalog model and type (input includes cached and cache_write; output includes reasoning)', labelNames: ['model', 'type'], registers: [registry] }),
+  upstreamFirstByte: new Histogram({
+    name: 'routerhub_upstream_time_to_first_byte_seconds', help: 'From sending an upstream request to the first byte of its answer (status line and headers), by deployment',
+    labelNames: ['deployment'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [registry],
+  }),
+  upstreamDuration: new Histogram({
+    name: 'routerhub_upstream_duration_seconds', help: 'One upstream attempt from request to its end (completed, failed, or stopped), by deployment and result',
+    labelNames: ['deployment', 'result'], buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry],
+  }),
+  requestDuration: new Histogram({
+    name: 'routerhub_request_duration_seconds', help: 'A client response at the ingress, from request to its end, by catalog model and outcome',
+    labelNames: ['model', 'outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry],
+  }),
+  rejections: new Counter({ name: 'routerhub_rejections_total', help: 'Requests the ingress answered with an error before dispatching them to a worker, by HTTP status and error code (reason)', labelNames: ['status', 'reason'], registers: [registry] }),
+  dashboardRequests: new Counter({ name: 'routerhub_dashboard_requests_total', help: 'Dashboard and control API requests by resource (keys, usage, requests, …; static: the web app) and HTTP status', labelNames: ['resource', 'status'], registers: [registry] }),
 };
+
+/** Token counts of one billed response, as `routerhub_tokens_total` types. */
+export function countTokens(model: string, usage: { input_tokens: number; output_tokens: number; input_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } }): void {
+  const counts: Array<[string, number | undefined]> = [
+    ['input', usage.input_tokens], ['cached', usage.input_tokens_details?.cached_tokens], ['cache_write', usage.input_tokens_details?.cache_write_tokens],
+    ['output', usage.output_tokens], ['reasoning', usage.output_tokens_details?.reasoning_tokens],
+  ];
+  for (const [type, n] of counts) if (n) metrics.tokens.inc({ model, type }, n);
+}
+
+/**
+ * Why a failover happened, from the failed attempt's RouterHub error code (libs/providers/errors.ts)
+ * and status: a fixed set, because an upstream's own codes are not (they would grow a label without bound).
+ */
+export function failoverCause(status: number, code: string | null): string {
+  if (code === 'rate_limit_exceeded' || status === 429) return 'rate_limit';
+  if (code === 'upstream_auth_failed') return 'auth';
+  if (code === 'upstream_model_not_found') return 'model_not_found';
+  if (code === 'server_is_overloaded') return 'overloaded';
+  if (code === 'upstream_connection_error') return 'connection';
+  if (code === 'upstream_stream_incomplete' || code === 'upstream_malformed_stream') return 'stream_failed';
+  if (code === 'upstream_error' || status >= 500) return 'server_error';
+  return 'other';
+}

@@ -16,7 +16,7 @@ import { redactUrl } from '../providers/upstream-request';
 import { deploymentId, type Deployment } from '../routing/catalog';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
-import { metrics } from '../telemetry/metrics';
+import { failoverCause, metrics } from '../telemetry/metrics';
 import { redactError, rememberSecret } from '../telemetry/secrets';
 import { F, failedFrame } from '../wire/frames';
 import type { Job } from '../wire/job';
@@ -91,12 +91,18 @@ export async function runJob(ctx: RunContext): Promise<void> {
       continue;
     }
     const { builder, upstream, inputTokens } = prepared;
+    const id = deploymentId(deployment);
+    const attemptStarted = performance.now();
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
       trace.served = { inputTokens, builder };
     });
-    if (ctx.signal.aborted) return;
+    const attemptSeconds = (performance.now() - attemptStarted) / 1000;
+    if (ctx.signal.aborted) {
+      metrics.upstreamDuration.observe({ deployment: id, result: 'stopped' }, attemptSeconds);
+      return;
+    }
     // A provider may quote the key it was sent (an auth error's body): it goes no further.
     if (failure) redactError(failure.error);
     if (builder.terminal?.[0] === F.Failed) redactError(builder.terminal[1]);
@@ -105,15 +111,18 @@ export async function runJob(ctx: RunContext): Promise<void> {
       const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
       if (!builder.hasOutput && f.retryable) {
         metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
-        metrics.failovers.inc({ provider: deployment.provider });
-        trace.attempts.push({ deployment: deploymentId(deployment), status: f.httpStatus, code: f.error.code, message: f.error.message });
+        metrics.upstreamDuration.observe({ deployment: id, result: 'failed' }, attemptSeconds);
+        metrics.failovers.inc({ provider: deployment.provider, deployment: id, cause: failoverCause(f.httpStatus, f.error.code) });
+        trace.attempts.push({ deployment: id, status: f.httpStatus, code: f.error.code, message: f.error.message });
         lastFailure = f;
         trace.served = null; // failed before any output: not billed
         continue;
       }
       if (!terminal) builder.failed(f.error, f.httpStatus, f.retryable, f.retryAfterSeconds);
     }
-    metrics.upstreamRequests.inc({ provider: deployment.provider, result: builder.terminal?.[0] === F.Completed ? 'completed' : 'failed' });
+    const result = builder.terminal?.[0] === F.Completed ? 'completed' : 'failed';
+    metrics.upstreamRequests.inc({ provider: deployment.provider, result });
+    metrics.upstreamDuration.observe({ deployment: id, result }, attemptSeconds);
     const final = builder.terminal!;
     trace.billed = trace.served ? meter(trace.served, false) : null;
     // The client sees what it is billed, at the price of the deployment that served (a fallback may
@@ -157,6 +166,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
   const adapter = adapters[deployment.provider];
   const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
   let mapperFailed = false;
+  const sentAt = performance.now();
   try {
     const res = await request(upstream.url, {
       method: 'POST',
@@ -167,6 +177,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
       headersTimeout: ctx.headersTimeoutMs,
       bodyTimeout: ctx.idleTimeoutMs,
     });
+    metrics.upstreamFirstByte.observe({ deployment: deploymentId(deployment) }, (performance.now() - sentAt) / 1000);
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       return adapter.mapError(res.statusCode, res.headers, text, redactUrl(upstream.url));

@@ -11,7 +11,7 @@ import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
 import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
-import { metrics } from '../telemetry/metrics';
+import { countTokens, metrics } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { decode, encode, F, failedFrame } from '../wire/frames';
@@ -82,6 +82,11 @@ export class Worker {
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
     this.requestLog = new RequestLog(redis, opts.requestLog);
+  }
+
+  /** SIGTERM arrived: finishing what it has, taking nothing new. */
+  get draining(): boolean {
+    return this.stopping;
   }
 
   start(): void {
@@ -217,6 +222,7 @@ export class Worker {
     const cost = usage ? costMicroUsd(usage, trace.deployment?.pricing ?? job.plan.pricing) : 0;
     if (billed) {
       metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
+      countTokens(job.plan.model, billed.usage);
       this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, estimated: billed.estimated });
     }
     const t = out.terminal;

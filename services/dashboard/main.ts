@@ -10,7 +10,8 @@ import { modelsHandler } from '../../libs/dashboard/models';
 import { staticFiles } from '../../libs/dashboard/static';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
-import { connectRedis } from '../../libs/store/redis';
+import { connectRedis, redisProbe, redisTimeoutMs } from '../../libs/store/redis';
+import { countDashboardRequest, operatorEndpoints } from '../../libs/telemetry/endpoints';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { setupTracing } from '../../libs/telemetry/tracing';
@@ -21,7 +22,9 @@ const env = process.env;
 runProcess(log, async () => {
   setupTracing('routerhub-dashboard');
   const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  await bootstrap(redis, {});
+  // In a deployment the dashboard is what prepares a fresh Redis (the launcher does it locally).
+  const firstAdmin = await bootstrap(redis, { adminKey: env.ROUTERHUB_ADMIN_KEY || undefined, adminEmail: env.ROUTERHUB_ADMIN_EMAIL || undefined, adminPassword: env.ROUTERHUB_ADMIN_PASSWORD || undefined });
+  if (firstAdmin?.password) log(`first admin ${firstAdmin.email} created with a generated password that is not shown: set one with \`node dist/services/admin/main.js set-password --email ${firstAdmin.email}\` (npm run admin)`);
   const control = new ControlPlane(redis, {
     sessionTtlSeconds: Number(env.ROUTERHUB_SESSION_TTL_S ?? 12 * 3600),
     allowedOrigins: (env.ROUTERHUB_DASHBOARD_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
@@ -31,7 +34,10 @@ runProcess(log, async () => {
   const host = env.HOST ?? '127.0.0.1';
   const catalog = ModelCatalog.load(env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json'), FAMILIES);
   const ingressUrl = env.ROUTERHUB_PUBLIC_URL ?? `http://${host}:${env.PORT ?? 8080}`;
-  const handlers: Handler[] = [modelsHandler(control, catalog, ingressUrl), control.handler(), staticFiles()];
+  const redisAnswers = redisProbe(redis, redisTimeoutMs(env), 1000);
+  const operator = operatorEndpoints(async () => (await redisAnswers()) ? { ready: true, failed: [] } : { ready: false, failed: ['Redis does not answer a PING: the control API cannot read or write'] });
+  const counted: Handler = async (req, res) => (countDashboardRequest(req, res), false);
+  const handlers: Handler[] = [counted, operator, modelsHandler(control, catalog, ingressUrl), control.handler(), staticFiles()];
   const server = createDashboardServer(handlers, log);
   const port = Number(env.ROUTERHUB_DASHBOARD_PORT || Number(env.PORT ?? 8080) + 1);
   await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,11 @@
 // Worker process: wiring only (libs/worker holds the logic).
 import { createServer } from 'node:http';
-import { connectRedis, redisTimeoutMs } from '../../libs/store/redis';
+import { connectRedis, redisProbe, redisTimeoutMs } from '../../libs/store/redis';
+import { operatorEndpoints } from '../../libs/telemetry/endpoints';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
-import { registry } from '../../libs/telemetry/metrics';
 import { setupTracing } from '../../libs/telemetry/tracing';
-import { connectNats } from '../../libs/wire/connect';
+import { connectNats, natsLink } from '../../libs/wire/connect';
 import { Worker } from '../../libs/worker/worker';
 
 const log = logger('worker');
@@ -32,8 +32,19 @@ runProcess(log, async () => {
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {
-    createServer((_req, res) => void registry.metrics().then((m) => res.writeHead(200, { 'content-type': registry.contentType }).end(m)))
-      .listen(Number(env.WORKER_METRICS_PORT), '127.0.0.1');
+    // /metrics, and /healthz and /readyz for an orchestrator's probes (on HOST: 0.0.0.0 in a container).
+    const nats = natsLink(nc);
+    const redisAnswers = redisProbe(redis, redisTimeoutMs(env), 1000);
+    const endpoints = operatorEndpoints(async () => {
+      const failed = [
+        ...(nats.connected() ? [] : ['NATS is disconnected: no job can arrive']),
+        ...(await redisAnswers() ? [] : ['Redis does not answer a PING: usage cannot be recorded']),
+        ...(worker.draining ? ['the worker is stopping (SIGTERM): it takes no new jobs'] : []),
+      ];
+      return { ready: failed.length === 0, failed };
+    });
+    createServer((req, res) => void endpoints(req, res).then((done) => done || res.writeHead(404).end()))
+      .listen(Number(env.WORKER_METRICS_PORT), env.HOST ?? '127.0.0.1');
   }
   log(`worker ${worker.id} ready (pool ${env.WORKER_POOL ?? 'default'})`);
 

@@ -66,7 +66,7 @@ export const openaiChatWire: MockWire = {
     const finish = turn.stop === 'max_tokens' ? 'length' : turn.stop === 'content_filter' ? 'content_filter' : calls > 0 ? 'tool_calls' : 'stop';
     out.push(delta({}, finish));
     const u = defaultUsage(turn);
-    out.push(chunk([], (turn.wireUsage as Json | undefined) ?? {
+    if (!turn.omitUsage) out.push(chunk([], (turn.wireUsage as Json | undefined) ?? {
       prompt_tokens: u.input,
       completion_tokens: u.output,
       total_tokens: u.input + u.output,

@@ -19,6 +19,8 @@ export interface MockTurn {
    * message_start and message_delta `usage`, Gemini's `usageMetadata`, the Responses `usage`.
    */
   wireUsage?: Record<string, unknown>;
+  /** openai-chat: send no usage chunk, as a server that ignores stream_options.include_usage does. */
+  omitUsage?: boolean;
   /** How the response ends: normally, cut by the output limit, or by a content filter. */
   stop?: 'end' | 'max_tokens' | 'content_filter';
   /** Answer with this HTTP error instead of a stream (body in the family's error shape). */

@@ -11,8 +11,12 @@ import { recordedEvent, type MockRequestView, type MockWire } from './wire';
 export interface MockUpstreamOptions {
   port?: number;
   host?: string;
-  /** The answer when nothing is scripted. */
-  defaultTurn?: (view: MockRequestView, wire: MockWire) => MockTurn;
+  /** The answer when nothing is scripted; `model` is the upstream model the request names. */
+  defaultTurn?: (view: MockRequestView, wire: MockWire, model: string) => MockTurn;
+  /** Like a real provider: a request that does not carry this credential (in any header or the query) gets 401. */
+  requireKey?: string;
+  /** Like a real provider: a model not in this list gets 404 (unset: every model is known). */
+  knownModels?: string[];
 }
 
 export class MockUpstream {
@@ -65,7 +69,12 @@ export class MockUpstream {
     }
     const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false };
     this.requests.push(record);
-    const turn = this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire);
+    const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
+    const { requireKey, knownModels } = this.opts;
+    const rejected = requireKey && !JSON.stringify(req.headers).includes(requireKey) && !(req.url ?? '').includes(requireKey)
+      ? { status: 401, message: 'Incorrect API key provided.', type: 'authentication_error' }
+      : knownModels && !knownModels.includes(model) ? { status: 404, message: `The model '${model}' does not exist.`, type: 'not_found_error' } : null;
+    const turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
 
     if (turn.httpError) {
       const e = wire.errorResponse(turn.httpError);
@@ -73,7 +82,6 @@ export class MockUpstream {
       record.finished = true;
       return;
     }
-    const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
     let events = turn.recorded ? turn.recorded.map(recordedEvent) : wire.events(turn, { model, id: `mock${++this.counter}` });
     if (turn.cutAfterEvents !== undefined) events = events.slice(0, turn.cutAfterEvents);
     res.on('close', () => {
