@@ -3,7 +3,6 @@
 // people instead. Never log an API key or prompt text: log ids, counts and codes (messages pass
 // through `redact` all the same).
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import { redact } from './secrets';
 
 export interface Log {
@@ -20,7 +19,7 @@ function rootLogger(): pino.Logger {
   root ??= pino(
     { level: process.env.ROUTERHUB_LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } },
     process.env.ROUTERHUB_LOG_FORMAT === 'pretty'
-      ? pretty({ destination: 2, sync: true, ignore: 'pid,role', messageFormat: '[{role}] {msg}', translateTime: 'SYS:HH:MM:ss.l' })
+      ? (require('pino-pretty') as typeof import('pino-pretty'))({ destination: 2, sync: true, ignore: 'pid,role', messageFormat: '[{role}] {msg}', translateTime: 'SYS:HH:MM:ss.l' })
       : pino.destination({ fd: 2, sync: false }),
   );
   return root;

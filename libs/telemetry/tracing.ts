@@ -4,8 +4,6 @@
 // cheap no-ops. The ingress's span context travels to the worker in the job as a W3C traceparent,
 // so one response is one trace: ingress → worker → the upstream HTTP call (undici instrumentation).
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { ResponsesRequest, Usage } from '../protocol/types';
 import { onExit } from './lifecycle';
 
@@ -27,6 +25,9 @@ export function tracingEnabled(env: Record<string, string | undefined> = process
 export function setupTracing(serviceName: string, opts: { upstreamCalls?: boolean } = {}): void {
   const env = process.env;
   if (!tracingEnabled(env)) return;
+  // Loaded only when traces are exported: the SDK and its exporters take a while to load.
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || serviceName,
     ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
