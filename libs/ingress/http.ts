@@ -8,7 +8,9 @@ import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
+import { conversationKey, reasoningDeployment } from '../routing/affinity';
 import type { ModelCatalog } from '../routing/catalog';
+import type { HealthView } from '../routing/health';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
@@ -31,6 +33,8 @@ export interface IngressOptions {
   /** Key, account and rate checks of /v1/responses (one Redis round trip per request). */
   limits: Limits;
   dispatcher: Dispatcher;
+  /** Deployment health as this ingress sees it: plans skip rate-limited deployments and put ejected ones last. */
+  health?: HealthView;
   /** Readiness of the dependencies (NATS, Redis). */
   dependencies: () => Record<string, boolean>;
   /** The system prompt of routed models in the Codex model catalog. */
@@ -79,6 +83,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const auth = req.getHeader('authorization');
   const userAgent = req.getHeader('user-agent');
   const declared = Number(req.getHeader('content-length') || 0);
+  const session = req.getHeader('session_id') || req.getHeader('session-id') || req.getHeader('x-session-id');
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
   let admission: Admission | null = null;
@@ -120,6 +125,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     // The closures below live as long as the stream: let go of the body once it is parsed.
     let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     chunks.length = 0;
+    /** The model of a parsed streaming request, for a rate limit found after parsing (every deployment cooling down). */
+    let streamedAs: string | null = null;
     verified
       .then((admitted) => {
         if (aborted) return;
@@ -129,9 +136,12 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         // Closures below outlive the request object; they keep only its model name and its settings
         // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
+        if (request.stream === true) streamedAs = model;
         admitted.checkModel(model);
-        const plan = opts.catalog.plan(model);
+        const deployments = opts.catalog.get(model)?.deployments ?? [];
+        const plan = opts.catalog.plan(model, { conversation: conversationKey(request, session), preferred: reasoningDeployment(request, deployments), health: opts.health });
         if (!plan) throw unknownModel(model);
+        if (plan.deployments.length === 0) throw allRateLimited(model, plan.retryAfterSeconds ?? 1);
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
         requestId = id;
@@ -166,8 +176,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
       .catch((err: unknown) => {
         if (!client) admission?.release();
         if (aborted) return;
-        if (body && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
-          const model = streamedModel(body);
+        if ((body || streamedAs) && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
+          const model = body ? streamedModel(body) : streamedAs;
           if (model !== null) return failStreamAtOnce(res, err, model, startedAt, opts.maxBacklogBytes);
         }
         sendError(res, err, admission?.headers);
@@ -212,6 +222,10 @@ function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, star
 
 function unknownModel(model: string): HttpError {
   return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+function allRateLimited(model: string, seconds: number): HttpError {
+  return new HttpError(429, `Every deployment of model '${model}' is rate limited by its provider. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
 }
 
 function atCapacity(waitingBytes: number): HttpError {

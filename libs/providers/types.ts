@@ -33,6 +33,11 @@ export interface StreamMapper {
 
 export interface ProviderAdapter {
   readonly family: string;
+  /**
+   * True when the upstream's reasoning state is valid only where it was made (OpenAI's
+   * encrypted_content, per organisation): the worker tags it with the deployment (reasoning-state.ts).
+   */
+  readonly deploymentBoundState?: boolean;
   /** Pure: a Responses request to this family's HTTP request. */
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
   /** One per upstream attempt: holds that stream's state and writes frames through `out`. */

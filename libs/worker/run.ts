@@ -9,8 +9,11 @@ import type { ResponsesRequest } from '../protocol/types';
 import { apiError, streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
+import { stateForDeployment } from '../providers/reasoning-state';
 import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
-import { deploymentId, type Deployment } from '../routing/catalog';
+import { deploymentTag } from '../routing/affinity';
+import { byHealth, deploymentId, type Deployment } from '../routing/catalog';
+import { outcomeOf, type DeploymentHealth } from '../routing/health';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
@@ -31,6 +34,10 @@ export interface RunContext {
   idleTimeoutMs: number;
   /** Filled in as the job runs, for the ledger and the request log. */
   trace: JobTrace;
+  /** The fleet's view of deployment health: skips sick deployments, and learns from each attempt. */
+  health?: DeploymentHealth;
+  /** Who claims a half-open probe (the worker's id). */
+  workerId?: string;
 }
 
 /**
@@ -64,12 +71,32 @@ export async function runJob(ctx: RunContext): Promise<void> {
   const missingKeys: string[] = [];
   let lastFailure: UpstreamFailure | null = null;
   let started = false;
+  const { health } = ctx;
+  // The ingress planned with its view of health; this worker's may be newer.
+  const planned = health ? byHealth(job.plan, health, Date.now()) : job.plan;
+  if (planned.deployments.length === 0 && planned.retryAfterSeconds !== undefined) {
+    out.send([F.Failed, allRateLimited(job.plan.model, planned.retryAfterSeconds), 429, planned.retryAfterSeconds]);
+    return;
+  }
+  for (const d of job.plan.deployments) {
+    if (!planned.deployments.includes(d)) metrics.deploymentsSkipped.inc({ deployment: deploymentId(d), state: 'rate_limited' });
+  }
+  const queue = [...planned.deployments];
+  const deferred = new Set<Deployment>();
 
-  for (const deployment of job.plan.deployments) {
+  for (let deployment = queue.shift(); deployment; deployment = queue.shift()) {
     if (ctx.signal.aborted) return;
     const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
     if (deployment.api_key_env && !apiKey) {
       missingKeys.push(deployment.api_key_env);
+      continue;
+    }
+    const id = deploymentId(deployment);
+    // A half-open deployment takes one probe fleet-wide; while another request probes it, it is a last resort.
+    if (health && !deferred.has(deployment) && health.status(id, Date.now()).state === 'half_open' && !(await health.claimProbe(id, ctx.workerId ?? job.id))) {
+      metrics.deploymentsSkipped.inc({ deployment: id, state: 'half_open' });
+      deferred.add(deployment);
+      queue.push(deployment);
       continue;
     }
     trace.deployment = deployment;
@@ -81,8 +108,10 @@ export async function runJob(ctx: RunContext): Promise<void> {
     });
     if (ctx.signal.aborted) return;
     const terminal = builder.terminal;
-    if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
-      const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
+    const endedFailed = terminal?.[0] === F.Failed ? { error: terminal[1], httpStatus: terminal[2], retryAfterSeconds: terminal[3], retryable: builder.retryable } as UpstreamFailure : null;
+    if (health) void health.report(id, outcomeOf(failure ?? endedFailed), job.plan.health, job.plan.pool);
+    if (failure || (endedFailed && builder.retryable)) {
+      const f = failure ?? endedFailed!;
       if (!builder.hasOutput && f.retryable) {
         metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
         metrics.failovers.inc({ provider: deployment.provider });
@@ -121,10 +150,18 @@ export async function runJob(ctx: RunContext): Promise<void> {
  */
 function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream; inputTokens: number } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
-  const { url, headers, body } = adapters[deployment.provider].buildRequest(req, deployment, apiKey);
+  const adapter = adapters[deployment.provider];
+  const tag = deploymentTag(deployment);
+  // Reasoning another deployment made is unreadable here (another org): leave it out rather than be refused.
+  if (Array.isArray(req.input)) {
+    const { input, dropped } = stateForDeployment(req.input, tag);
+    req.input = input;
+    if (dropped > 0) metrics.reasoningDropped.inc({ deployment: deploymentId(deployment) }, dropped);
+  }
+  const { url, headers, body } = adapter.buildRequest(req, deployment, apiKey);
   return {
     inputTokens: estimateInputTokens(req),
-    builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools),
+    builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools, adapter.deploymentBoundState ? tag : null),
     // undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies).
     upstream: { url, headers, body: Buffer.from(body) },
   };
@@ -193,6 +230,10 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     }
     return f;
   }
+}
+
+function allRateLimited(model: string, seconds: number) {
+  return apiError(`Every deployment of model "${model}" is rate limited by its provider. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded');
 }
 
 /** How long the rest of a body may take to arrive after the terminal event before its connection is dropped. */
