@@ -10,13 +10,14 @@ import { deploymentId, type Deployment } from './catalog';
 
 /** How much of each prefix part is hashed when a request names no conversation: bounded per request. */
 const PREFIX_PART_CHARS = 4096;
-const PREFIX_ITEMS = 2;
+/** Leading input items hashed at most: through the first user message, which turn one already has. */
+const PREFIX_ITEMS = 4;
 
 /**
  * The conversation a request belongs to: `prompt_cache_key` (Codex sends its thread id there), else
  * the `session_id` / `session-id` / `x-session-id` header (the same id), else a digest of the
- * conversation's stable prefix: instructions, tool names and the first input items, each cut short
- * so a 2 MB body costs no more than a 40 KB one.
+ * conversation's stable prefix: instructions, tool names and the input items through the first user
+ * message, each cut short so a 2 MB body costs no more than a 40 KB one.
  */
 export function conversationKey(req: ResponsesRequest, sessionHeader: string): string {
   if (typeof req.prompt_cache_key === 'string' && req.prompt_cache_key !== '') return `c:${req.prompt_cache_key}`;
@@ -27,7 +28,10 @@ export function conversationKey(req: ResponsesRequest, sessionHeader: string): s
   for (const tool of req.tools ?? []) h.update(`${(tool as { name?: string }).name ?? tool.type}\n`);
   h.update('\0');
   const input: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input } as InputItem] : req.input ?? [];
-  for (const item of input.slice(0, PREFIX_ITEMS)) h.update(JSON.stringify(item).slice(0, PREFIX_PART_CHARS)).update('\0');
+  for (const item of input.slice(0, PREFIX_ITEMS)) {
+    h.update(JSON.stringify(item).slice(0, PREFIX_PART_CHARS)).update('\0');
+    if ((item as { role?: string }).role === 'user') break;
+  }
   return `p:${h.digest('base64url')}`;
 }
 
