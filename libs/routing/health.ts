@@ -127,8 +127,8 @@ local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return false end
 local r = cjson.decode(raw)
 local now = tonumber(ARGV[2])
-local ejectedAt, recoveredAt, until = tonumber(r.ejected_at) or 0, tonumber(r.recovered_at) or 0, tonumber(r.ejected_until) or 0
-local halfOpen = ejectedAt > recoveredAt and until <= now
+local ejectedAt, recoveredAt, ejectedUntil = tonumber(r.ejected_at) or 0, tonumber(r.recovered_at) or 0, tonumber(r.ejected_until) or 0
+local halfOpen = ejectedAt > recoveredAt and ejectedUntil <= now
 if (tonumber(r.failures) or 0) == 0 and not halfOpen then return raw end
 r.failures = 0
 if halfOpen then r.recovered_at = now end

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { startCluster, type Cluster, type ClusterOptions } from '../../deploy/cluster';
-import { MockUpstream } from '../providers/mock/server';
+import { MockUpstream, type MockUpstreamOptions } from '../providers/mock/server';
 import type { ModelEntry } from '../routing/catalog';
 import { generateKey } from '../store/keys';
 
@@ -39,8 +39,9 @@ export function mockCatalog(mockUrl: string, models: MockModel[]): string {
 export async function startTestCluster(
   models: (mockUrl: string) => MockModel[],
   opts: Partial<ClusterOptions> = {},
+  mockOpts: MockUpstreamOptions = {},
 ): Promise<TestCluster> {
-  const mock = await MockUpstream.start();
+  const mock = await MockUpstream.start(mockOpts);
   const key = generateKey();
   const adminKey = generateKey();
   try {
