@@ -1,6 +1,7 @@
 // GET /api/v1/models for the dashboard's Models page: the catalog the ingress routes by (read the same
-// way, from ROUTERHUB_MODELS through libs/routing), each deployment with its provider family and its
-// health in the last hour from the request log, and the ingress URL a Codex config points at.
+// way, from ROUTERHUB_MODELS through libs/routing), each deployment with its provider family, its
+// routing state now (healthy, rate limited, ejected, half-open: the fleet's shared record in Redis) and
+// its health in the last hour from the request log, and the ingress URL a Codex config points at.
 // Signed-in people and any valid API key may read it (the ingress's /v1/models asks the same).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlPlane } from '../control/api';
@@ -8,10 +9,23 @@ import { SESSION_COOKIE } from '../control/api';
 import { cookies, sendError, sendJson, type Handler } from '../control/http';
 import { HttpError } from '../protocol/errors';
 import { deploymentId, type ModelCatalog } from '../routing/catalog';
+import { readHealth, statusOf, type HealthRecord } from '../routing/health';
 import { keyProblem } from '../store/keys';
 import type { RequestRecord } from '../store/requests';
 
 export interface DeploymentHealth { requests: number; errors: number; rate_limited: number }
+
+/** A deployment's routing state for the API: what routing does with it now, and why. */
+export function routingState(r: HealthRecord | undefined, now: number) {
+  const s = statusOf(r, now);
+  return {
+    state: s.state,
+    until: s.until === null ? null : new Date(s.until).toISOString(),
+    consecutive_failures: r?.failures ?? 0,
+    ejections: r?.ejections ?? 0,
+    last_error: r?.last_error || null,
+  };
+}
 
 const HOUR_MS = 3_600_000;
 /** Request-log records read per health computation at most, so a busy fleet cannot make this slow. */
@@ -75,7 +89,9 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       sendError(res, new HttpError(401, 'Sign in to the dashboard, or send "Authorization: Bearer sk-rh-…".', 'invalid_request_error', 'missing_credentials'));
       return true;
     }
-    const health = healthOf(await lastHour(control, Date.now()));
+    const now = Date.now();
+    const health = healthOf(await lastHour(control, now));
+    const states = await readHealth(control.redis);
     const data = catalog.models.map((m) => ({
       id: m.id,
       display_name: m.display_name ?? m.id,
@@ -85,7 +101,7 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       pricing: m.pricing ?? null,
       deployments: m.deployments.map((d) => {
         const id = deploymentId(d);
-        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 } };
+        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, routing: routingState(states.get(id), now), health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 } };
       }),
     }));
     sendJson(res, 200, { object: 'list', data, ingress_url: ingressUrl });

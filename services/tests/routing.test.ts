@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { HEALTH_KEY, parseRecord, statusOf, type HealthRecord } from '../../libs/routing/health';
-import { postResponses, sleep, startTestCluster, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
+import { api, postResponses, sleep, startTestCluster, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
 import { codexHome, runCodex, workspace } from '../../libs/testing/codex';
 
 let tc: TestCluster;
@@ -240,6 +240,17 @@ t.test('a deployment failing with 503 is ejected (latency stays within one attem
   const r = await record('fo-primary');
   t.equal(statusOf(r, Date.now()).state, 'ejected');
   t.equal(r!.ejected_until - r!.ejected_at, 1000, 'for base_ejection_ms');
+  const models = await api(tc.cluster.dashboardUrl, 'GET', '/api/v1/models', { key: tc.adminKey });
+  const deployments = (models.body.data as Array<{ id: string; deployments: Array<{ id: string; routing: unknown }> }>).find((m) => m.id === 'test/failover')!.deployments;
+  t.match(deployments, [
+    { id: 'fo-primary', routing: { state: 'ejected', until: new Date(r!.ejected_until).toISOString(), consecutive_failures: 0, ejections: 1, last_error: /server_is_overloaded/ } },
+    { id: 'fo-secondary', routing: { state: 'healthy', until: null, consecutive_failures: 0, ejections: 0, last_error: null } },
+  ], 'the dashboard\'s Models API shows each deployment\'s state');
+  for (const base of ingresses) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    t.match(text, /routerhub_deployment_state\{deployment="fo-primary",state="ejected"\} 1/, 'every ingress learned of the ejection (metrics)');
+    t.match(text, /routerhub_deployment_state\{deployment="fo-secondary",state="healthy"\} 1/);
+  }
   // A failed attempt costs less than a whole healthy request (the mock answers 503 at once): bound it by one.
   const worstHealthy = Math.max(...healthy);
   const failedAt = tried.map((m, i) => (m === 'fo-primary' ? i : -1)).filter((i) => i >= 0);
