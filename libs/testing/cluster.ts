@@ -45,7 +45,10 @@ export async function startTestCluster(
   const key = generateKey();
   const adminKey = generateKey();
   try {
-    const cluster = await startCluster({ devKey: key, adminKey, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts });
+    // Deployment health is off unless a test asks for it: tests that script upstream failures one after
+    // another on a shared deployment would otherwise see it cooling down or ejected by the test before.
+    const env = { ROUTERHUB_DEPLOYMENT_HEALTH: 'off', ...opts.env };
+    const cluster = await startCluster({ devKey: key, adminKey, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts, env });
     return { cluster, mock, key, adminKey, stop: async () => { await cluster.stop(); await mock.close(); } };
   } catch (err) {
     await mock.close();

@@ -43,6 +43,8 @@ export interface WorkerOptions {
   ledgerRetryMs?: number;
   /** How often the local copy of deployment health is re-read from Redis (changes also arrive by pub/sub). */
   healthPollMs?: number;
+  /** false: deployment health is neither recorded nor used (every plan is tried in order). */
+  deploymentHealth?: boolean;
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
@@ -82,14 +84,14 @@ export class Worker {
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
   private readonly requestLog: RequestLog;
-  private readonly health: DeploymentHealth;
+  private readonly health: DeploymentHealth | undefined;
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
     this.requestLog = new RequestLog(redis, opts.requestLog);
-    this.health = new DeploymentHealth(redis, { pollMs: opts.healthPollMs ?? 2000, probeMs: opts.headersTimeoutMs });
+    this.health = opts.deploymentHealth === false ? undefined : new DeploymentHealth(redis, { pollMs: opts.healthPollMs ?? 2000, probeMs: opts.headersTimeoutMs });
   }
 
   start(): void {
@@ -120,7 +122,7 @@ export class Worker {
     const unwound = Date.now() + 2000;
     while (this.running.size > 0 && Date.now() < unwound) await new Promise((r) => setTimeout(r, 20));
     for (const t of this.timers) clearInterval(t);
-    this.health.stop();
+    this.health?.stop();
     await this.dispatcher.close();
     await Promise.race([Promise.allSettled([...this.billing]), new Promise((r) => setTimeout(r, LEDGER_DRAIN_MS))]);
   }

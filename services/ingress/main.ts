@@ -39,7 +39,7 @@ runProcess(log, async () => {
     keyCacheMs,
   });
   // Routing reads health from memory; changes arrive by pub/sub (and a poll, in case one was missed).
-  const health = new DeploymentHealth(redis, {
+  const health = env.ROUTERHUB_DEPLOYMENT_HEALTH === 'off' ? undefined : new DeploymentHealth(redis, {
     pollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
     probeMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
     known: [...new Set(catalog.models.flatMap((m) => m.deployments.map(deploymentId)))],
@@ -67,7 +67,7 @@ runProcess(log, async () => {
     while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     dispatcher.stop();
     limits.stop();
-    health.stop();
+    health?.stop();
     await nc.drain().catch(() => undefined);
     redis.disconnect();
   };

@@ -34,7 +34,7 @@ t.before(async () => {
     },
     { id: 'test/limited', deployments: [{ provider: 'openai-responses', id: 'lim-primary', model: 'lim-primary' }, { provider: 'openai-responses', id: 'lim-secondary', model: 'lim-secondary', priority: 1 }] },
     { id: 'test/limited-alone', deployments: [{ provider: 'openai-responses', id: 'lim-alone', model: 'lim-alone' }] },
-  ], { ingresses: 2 }, {
+  ], { ingresses: 2, env: { ROUTERHUB_DEPLOYMENT_HEALTH: 'on' } }, {
     prefixCache: true,
     ownReasoning: true,
     // Every answer reasons (its encrypted_content signed by the deployment) and then speaks.

@@ -30,6 +30,7 @@ runProcess(log, async () => {
     logBodies: env.ROUTERHUB_LOG_BODIES === '1',
     ledgerRetryMs: Number(env.ROUTERHUB_LEDGER_RETRY_MS ?? 120_000),
     healthPollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
+    deploymentHealth: env.ROUTERHUB_DEPLOYMENT_HEALTH !== 'off',
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {
