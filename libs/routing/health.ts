@@ -6,7 +6,7 @@
 // that PUBLISH each change); every process keeps a local copy fed by that channel and a short poll,
 // so routing a request reads memory and only failures (and probes) cost a round trip.
 import type { Redis } from '../store/redis';
-import { metrics } from '../telemetry/metrics';
+import { metrics, scrapeHooks } from '../telemetry/metrics';
 
 /** Per model in the catalog (`health`); every field has a default. */
 export interface HealthSettings {
@@ -182,6 +182,8 @@ export class DeploymentHealth implements HealthView {
   private readonly records = new Map<string, HealthRecord>();
   private readonly subscriber: Redis;
   private readonly poll: NodeJS.Timeout;
+  /** Resolves once this view is subscribed to changes and has read every record. */
+  readonly ready: Promise<void>;
   /** Probes this process saw claimed elsewhere: not asked again before this time. */
   private readonly probeBusy = new Map<string, number>();
 
@@ -197,12 +199,11 @@ export class DeploymentHealth implements HealthView {
       const tab = message.indexOf('\t');
       if (tab > 0) this.learn(message.slice(0, tab), message.slice(tab + 1));
     });
-    void this.subscriber.subscribe(HEALTH_KEY).catch(() => undefined);
+    // Subscribed first, then read: a change made in between is in one or the other.
+    this.ready = this.subscriber.subscribe(HEALTH_KEY).then(() => this.refresh(), () => this.refresh());
     this.poll = setInterval(() => void this.refresh(), opts.pollMs);
     this.poll.unref();
-    void this.refresh();
-    // Gauges are set from the local view when scraped (prom-client calls `collect` then).
-    (metrics.deploymentState as unknown as { collect: () => void }).collect = () => this.setGauges();
+    scrapeHooks.deploymentState = () => this.setGauges();
   }
 
   stop(): void {

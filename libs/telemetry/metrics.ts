@@ -3,6 +3,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
+
+/** Filled in by the process's deployment health view (libs/routing/health.ts): sets routerhub_deployment_state when scraped. */
+export const scrapeHooks: { deploymentState: (() => void) | null } = { deploymentState: null };
 collectDefaultMetrics({ register: registry });
 
 export const metrics = {
@@ -20,7 +23,7 @@ export const metrics = {
   limitStoreErrors: new Counter({ name: 'routerhub_limit_store_errors_total', help: 'Requests whose key and limit checks could not reach Redis, by outcome: closed (503 key_store_unavailable) or open (admitted without limits, ROUTERHUB_RATE_LIMITS_FAIL_OPEN)', labelNames: ['outcome'], registers: [registry] }),
   usageRecords: new Counter({ name: 'routerhub_usage_records_total', help: 'Ledger lines written by workers, by basis: the provider\'s usage, or RouterHub\'s estimate (a stream cancelled or broken before the provider\'s usage arrived)', labelNames: ['basis'], registers: [registry] }),
   usageRecordsLost: new Counter({ name: 'routerhub_usage_records_lost_total', help: 'Ledger lines a worker gave up writing because Redis refused them for longer than the retry bound (each is also logged with its usage)', registers: [registry] }),
-  deploymentState: new Gauge({ name: 'routerhub_deployment_state', help: 'Each deployment\'s health as this process sees it: 1 for its state (healthy, rate_limited, ejected, half_open), 0 for the others', labelNames: ['deployment', 'state'], registers: [registry] }),
+  deploymentState: new Gauge({ name: 'routerhub_deployment_state', help: 'Each deployment\'s health as this process sees it: 1 for its state (healthy, rate_limited, ejected, half_open), 0 for the others', labelNames: ['deployment', 'state'], registers: [registry], collect: () => scrapeHooks.deploymentState?.() }),
   deploymentEjections: new Counter({ name: 'routerhub_deployment_ejections_total', help: 'Deployments this process ejected after consecutive 5xx or connection failures (a half-open probe that failed included)', labelNames: ['deployment'], registers: [registry] }),
   deploymentsSkipped: new Counter({ name: 'routerhub_deployments_skipped_total', help: 'Deployments of a route plan a worker did not try because they were rate limited, ejected or being probed by another request', labelNames: ['deployment', 'state'], registers: [registry] }),
   reasoningDropped: new Counter({ name: 'routerhub_reasoning_items_dropped_total', help: 'Reasoning items not sent upstream because another deployment (another organisation) made their encrypted_content, which this one would reject', labelNames: ['deployment'], registers: [registry] }),

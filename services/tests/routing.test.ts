@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { HEALTH_KEY, parseRecord, statusOf, type HealthRecord } from '../../libs/routing/health';
+import { DEFAULT_HEALTH, DeploymentHealth, HEALTH_KEY, parseRecord, statusOf, type HealthRecord } from '../../libs/routing/health';
 import { api, postResponses, sleep, startTestCluster, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
 import { codexHome, runCodex, workspace } from '../../libs/testing/codex';
 
@@ -274,3 +274,45 @@ t.test('a deployment failing with 503 is ejected (latency stays within one attem
   t.same(tc.mock.requests.slice(backMark).map((q) => q.model), Array(4).fill('fo-primary'), 'the primary is back');
   t.equal(statusOf(await record('fo-primary'), Date.now()).state, 'healthy');
 });
+
+t.test('the shared record: at most max_ejection_percent ejected, a 429 without Retry-After backs off, one probe at a time', async (t) => {
+  const health = new DeploymentHealth(redis, { pollMs: 60_000, probeMs: 5_000 });
+  const other = new DeploymentHealth(redis, { pollMs: 60_000, probeMs: 5_000 });
+  t.teardown(async () => {
+    health.stop();
+    other.stop();
+    await redis.hdel(HEALTH_KEY, 'pct-1', 'pct-2', 'pct-3');
+    await redis.del('rh:health:probe:pct-1');
+  });
+  await Promise.all([health.ready, other.ready]);
+  const settings = { ...DEFAULT_HEALTH, consecutive_5xx: 2, max_ejection_percent: 50 };
+  const pool = ['pct-1', 'pct-2', 'pct-3'];
+  const fail = { kind: 'failed', error: 'upstream_error: HTTP 500' } as const;
+  for (let i = 0; i < 2; i++) await health.report('pct-1', fail, settings, pool);
+  t.equal(health.status('pct-1', Date.now()).state, 'ejected', 'the first is ejected (one always may be)');
+  for (let i = 0; i < 3; i++) await health.report('pct-2', fail, settings, pool);
+  t.equal(health.status('pct-2', Date.now()).state, 'healthy', 'a second would make 2 of 3 (67% > 50%): not ejected');
+  t.equal((await record('pct-2'))!.failures, 3, 'its failures still count');
+  t.ok(await waitUntilState(other, 'pct-1', 'ejected'), 'another process learned of the ejection by pub/sub');
+
+  await health.report('pct-3', { kind: 'rate_limited', retryAfterSeconds: null }, settings, pool);
+  const cooling = (await record('pct-3'))!.cooldown_until - Date.now();
+  t.ok(cooling > 4000 && cooling <= 5000, `a 429 without Retry-After cools down for rate_limit_backoff_ms (${cooling} ms left)`);
+
+  await redis.hset(HEALTH_KEY, 'pct-1', JSON.stringify({ ...(await record('pct-1')), ejected_until: Date.now() - 1 }));
+  await health.refresh();
+  await other.refresh();
+  t.equal(health.status('pct-1', Date.now()).state, 'half_open');
+  t.same([await health.claimProbe('pct-1', 'w1'), await other.claimProbe('pct-1', 'w2')], [true, false], 'one probe at a time');
+  await health.report('pct-1', { kind: 'ok' }, settings, pool);
+  t.equal(health.status('pct-1', Date.now()).state, 'healthy', 'a successful probe brings it back');
+  t.equal(await redis.exists('rh:health:probe:pct-1'), 0, 'and frees the probe');
+});
+
+async function waitUntilState(h: DeploymentHealth, id: string, state: string): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    if (h.status(id, Date.now()).state === state) return true;
+    await sleep(25);
+  }
+  return false;
+}
