@@ -29,10 +29,27 @@ export function conversationKey(req: ResponsesRequest, sessionHeader: string): s
   h.update('\0');
   const input: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input } as InputItem] : req.input ?? [];
   for (const item of input.slice(0, PREFIX_ITEMS)) {
-    h.update(JSON.stringify(item).slice(0, PREFIX_PART_CHARS)).update('\0');
+    h.update(leadingText(item)).update('\0');
     if ((item as { role?: string }).role === 'user') break;
   }
   return `p:${h.digest('base64url')}`;
+}
+
+/**
+ * The first PREFIX_PART_CHARS characters of an item's text, without serializing all of it (Codex's
+ * first developer message is ~20 KB; JSON.stringify of it costs more than the rest of routing).
+ */
+function leadingText(item: InputItem): string {
+  const { role, content } = item as { role?: string; content?: unknown };
+  if (typeof content === 'string') return `${role}:${content.slice(0, PREFIX_PART_CHARS)}`;
+  if (!Array.isArray(content)) return JSON.stringify(item).slice(0, PREFIX_PART_CHARS);
+  let out = `${role}:`;
+  for (const part of content as Array<{ type?: string; text?: unknown; image_url?: unknown }>) {
+    if (out.length >= PREFIX_PART_CHARS) break;
+    const text = typeof part.text === 'string' ? part.text : typeof part.image_url === 'string' ? part.image_url : '';
+    out += `${part.type}:${text.slice(0, PREFIX_PART_CHARS - out.length)}`;
+  }
+  return out;
 }
 
 /** The deployment id whose encrypted reasoning the request carries (the latest such item), or null. */
