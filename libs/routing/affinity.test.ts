@@ -95,6 +95,12 @@ t.test('plans: affinity within the best priority, health, and the deployment hol
   t.equal(c.plan('a/b', { conversation, preferred })!.deployments[0], preferred, 'the deployment that made the reasoning goes first');
   const unusable = c.plan('a/b', { conversation, preferred, health: new FixedHealth({ [deploymentId(preferred)]: { cooldown_until: now + 1000 } }), now })!;
   t.notOk(unusable.deployments.includes(preferred), '… unless it is not usable');
+  const ejectedMaker = c.plan('a/b', { conversation, preferred, health: new FixedHealth({ [deploymentId(preferred)]: { ejected_at: now - 1, ejected_until: now + 1000, ejections: 1 } }), now })!;
+  t.equal(ejectedMaker.deployments.at(-1), preferred, '… or ejected');
+  const backup = c.get('a/b')!.deployments[3];
+  t.equal(c.plan('a/b', { conversation, preferred: backup })!.deployments[0].model, 'p2', 'a fallback that made the reasoning does not outrank the primaries');
+  const primariesDown = Object.fromEntries(c.get('a/b')!.deployments.slice(0, 3).map((d) => [deploymentId(d), { cooldown_until: now + 1000 }]));
+  t.equal(c.plan('a/b', { conversation, preferred: backup, health: new FixedHealth(primariesDown), now })!.deployments[0], backup, 'while the primaries are out, it serves');
 
   const off = ModelCatalog.parse({ models: [{ id: 'a/b', affinity: false, deployments: [dep('p1'), dep('p2')] }] }, 'f.json', FAMILIES);
   t.same(off.plan('a/b', { conversation, random: () => 0.99 })!.deployments.map((d) => d.model), ['p2', 'p1'], 'affinity: false keeps the weighted random order');

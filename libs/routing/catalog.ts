@@ -192,7 +192,7 @@ export class ModelCatalog {
    * conversation's rendezvous order (or, without one, a weighted random order), so traffic spreads by
    * weight and failover still reaches every deployment. Then health: rate-limited deployments are
    * left out, ejected ones go last (tried only when nothing else is left), and the deployment that
-   * made the request's encrypted reasoning goes first when it is usable.
+   * made the request's encrypted reasoning goes first when it is usable and of the best usable priority.
    */
   plan(id: string, opts: PlanOptions = {}): RoutePlan | undefined {
     const model = this.byId.get(id);
@@ -209,12 +209,17 @@ export class ModelCatalog {
     for (const p of [...groups.keys()].sort((a, b) => a - b)) {
       ordered.push(...(conversation ? rendezvousOrder(groups.get(p)!, conversation) : weightedOrder(groups.get(p)!, random)));
     }
-    const plan: RoutePlan = { model: id, deployments: ordered, pricing: model.pricing ?? null, health: { ...DEFAULT_HEALTH, ...model.health }, pool: model.deployments.map(deploymentId) };
-    if (opts.preferred) {
-      const at = ordered.findIndex((d) => deploymentId(d) === deploymentId(opts.preferred!));
-      if (at > 0) ordered.unshift(...ordered.splice(at, 1));
+    const now = opts.now ?? Date.now();
+    let plan: RoutePlan = { model: id, deployments: ordered, pricing: model.pricing ?? null, health: { ...DEFAULT_HEALTH, ...model.health }, pool: model.deployments.map(deploymentId) };
+    if (opts.health) plan = byHealth(plan, opts.health, now);
+    // The reasoning's maker goes first when usable and of the best usable priority: a conversation
+    // that failed over to a fallback comes back to the primary (and reasons afresh) once it recovers.
+    const first = plan.deployments[0];
+    const at = opts.preferred ? plan.deployments.findIndex((d) => deploymentId(d) === deploymentId(opts.preferred!)) : -1;
+    if (at > 0 && (plan.deployments[at].priority ?? 0) === (first.priority ?? 0) && usable(plan.deployments[at], opts.health, now)) {
+      plan.deployments.unshift(...plan.deployments.splice(at, 1));
     }
-    return opts.health ? byHealth(plan, opts.health, opts.now ?? Date.now()) : plan;
+    return plan;
   }
 }
 
@@ -245,6 +250,11 @@ export function byHealth(plan: RoutePlan, health: HealthView, now: number): Rout
   const out: RoutePlan = { ...plan, deployments };
   if (deployments.length === 0 && soonest !== Infinity) out.retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
   return out;
+}
+
+function usable(d: Deployment, health: HealthView | undefined, now: number): boolean {
+  const state = health?.status(deploymentId(d), now).state ?? 'healthy';
+  return state === 'healthy' || state === 'half_open';
 }
 
 function weightedOrder(deployments: Deployment[], random: () => number): Deployment[] {
