@@ -10,7 +10,7 @@ import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
 import { conversationKey, reasoningDeployment } from '../routing/affinity';
 import type { ModelCatalog } from '../routing/catalog';
-import type { HealthView } from '../routing/health';
+import { allRateLimitedMessage, type HealthView } from '../routing/health';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
@@ -225,7 +225,7 @@ function unknownModel(model: string): HttpError {
 }
 
 function allRateLimited(model: string, seconds: number): HttpError {
-  return new HttpError(429, `Every deployment of model '${model}' is rate limited by its provider. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
+  return new HttpError(429, allRateLimitedMessage(model, seconds), 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
 }
 
 function atCapacity(waitingBytes: number): HttpError {

@@ -76,6 +76,11 @@ export function outcomeOf(failure: { httpStatus: number; retryAfterSeconds: numb
   return { kind: 'ok' };
 }
 
+/** What a client reads when no deployment of a model can be tried before a rate limit ends. */
+export function allRateLimitedMessage(model: string, seconds: number): string {
+  return `Every deployment of model '${model}' is rate limited by its provider. Please try again in ${seconds}s.`;
+}
+
 export const HEALTH_KEY = 'rh:health';
 const PROBE_PREFIX = 'rh:health:probe:';
 

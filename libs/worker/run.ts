@@ -13,7 +13,7 @@ import { stateForDeployment } from '../providers/reasoning-state';
 import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
 import { deploymentTag } from '../routing/affinity';
 import { byHealth, deploymentId, type Deployment } from '../routing/catalog';
-import { outcomeOf, type DeploymentHealth } from '../routing/health';
+import { allRateLimitedMessage, outcomeOf, type DeploymentHealth } from '../routing/health';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
@@ -75,7 +75,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
   // The ingress planned with its view of health; this worker's may be newer.
   const planned = health ? byHealth(job.plan, health, Date.now()) : job.plan;
   if (planned.deployments.length === 0 && planned.retryAfterSeconds !== undefined) {
-    out.send([F.Failed, allRateLimited(job.plan.model, planned.retryAfterSeconds), 429, planned.retryAfterSeconds]);
+    out.send([F.Failed, apiError(allRateLimitedMessage(job.plan.model, planned.retryAfterSeconds), 'rate_limit_error', 'rate_limit_exceeded'), 429, planned.retryAfterSeconds]);
     return;
   }
   for (const d of job.plan.deployments) {
@@ -230,10 +230,6 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
     }
     return f;
   }
-}
-
-function allRateLimited(model: string, seconds: number) {
-  return apiError(`Every deployment of model "${model}" is rate limited by its provider. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded');
 }
 
 /** How long the rest of a body may take to arrive after the terminal event before its connection is dropped. */
