@@ -42,7 +42,7 @@ export function httpFailure(
   }
   if (status === 429) {
     const wait = retryAfter ?? 1;
-    return fail(429, apiError(`${provider} is rate limiting this model${said}. Please try again in ${wait}s.`, 'rate_limit_error', 'rate_limit_exceeded'), true, wait);
+    return { ...fail(429, apiError(`${provider} is rate limiting this model${said}. Please try again in ${wait}s.`, 'rate_limit_error', 'rate_limit_exceeded'), true, wait), retryAfterKnown: retryAfter !== null };
   }
   if (status === 401 || status === 403) {
     return fail(502, apiError(`${provider} rejected RouterHub's credentials for this deployment (HTTP ${status}${said}). The operator should check the deployment's API key.`, 'upstream_error', 'upstream_auth_failed'), true, null);

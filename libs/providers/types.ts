@@ -17,6 +17,8 @@ export interface UpstreamFailure {
   /** The HTTP status the client gets when nothing has been streamed yet (429, 400, 502, 503…). */
   httpStatus: number;
   retryAfterSeconds: number | null;
+  /** False when the upstream named no Retry-After and `retryAfterSeconds` is RouterHub's default for the client. */
+  retryAfterKnown?: boolean;
   /** True when another deployment may succeed (rate limit, overload, 5xx, auth of this deployment). */
   retryable: boolean;
 }

@@ -4,7 +4,8 @@ import { deploymentTagOf, stateForDeployment, tagState } from '../providers/reas
 import { FAMILIES } from '../providers/index';
 import { conversationKey, deploymentTag, reasoningDeployment, rendezvousOrder } from './affinity';
 import { byHealth, deploymentId, ModelCatalog, type Deployment } from './catalog';
-import { statusOf, type HealthRecord, type HealthView } from './health';
+import { httpFailure, streamFailure } from '../providers/errors';
+import { outcomeOf, statusOf, type HealthRecord, type HealthView } from './health';
 
 const dep = (model: string, extra: Partial<Deployment> = {}): Deployment => ({ provider: 'openai-responses', base_url: 'https://x.example/v1', model, ...extra });
 const keys = Array.from({ length: 3000 }, (_, i) => `c:conversation-${i}`);
@@ -112,4 +113,15 @@ t.test('catalog health settings are validated, and deployments must be told apar
   t.throws(() => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep('m', { api_key_env: 'K1' }), dep('m', { api_key_env: 'K2' })] }] }, 'f.json', FAMILIES), /two deployments named "openai-responses\/m@x.example"; give each an "id"/);
   const c = ModelCatalog.parse({ models: [{ id: 'a/b', health: { consecutive_5xx: 5, base_ejection_ms: 1000 }, deployments: [dep('m', { id: 'org-1' }), dep('m', { id: 'org-2' })] }] }, 'f.json', FAMILIES);
   t.match(c.plan('a/b')!.health, { consecutive_5xx: 5, base_ejection_ms: 1000, max_ejection_ms: 300000 });
+});
+
+t.test('what an attempt means for health: 429s cool down, 5xx-class failures count, the client\'s own errors do not', async (t) => {
+  t.same(outcomeOf(null), { kind: 'ok' });
+  t.same(outcomeOf(httpFailure('p', 429, 'slow down', 30)), { kind: 'rate_limited', retryAfterSeconds: 30 });
+  t.same(outcomeOf(httpFailure('p', 429, 'slow down', null)), { kind: 'rate_limited', retryAfterSeconds: null }, 'no Retry-After: the backoff setting decides, not the client\'s 1 s');
+  t.match(outcomeOf(httpFailure('p', 503, 'overloaded', null)), { kind: 'failed', error: /^server_is_overloaded: / });
+  t.match(outcomeOf(httpFailure('p', 401, 'bad key', null)), { kind: 'failed', error: /^upstream_auth_failed: / }, 'a deployment whose key is refused is sick too');
+  t.match(outcomeOf(streamFailure('p', 'connection failed', true, 'upstream_connection_error')), { kind: 'failed' });
+  t.same(outcomeOf(httpFailure('p', 400, 'bad field', null)), { kind: 'ok' }, 'a 400 is the request\'s fault');
+  t.same(outcomeOf(httpFailure('p', 400, 'prompt is too long', null)), { kind: 'ok' });
 });

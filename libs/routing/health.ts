@@ -5,6 +5,7 @@
 // again for longer. Redis holds the truth (one hash field per deployment, changed by Lua scripts
 // that PUBLISH each change); every process keeps a local copy fed by that channel and a short poll,
 // so routing a request reads memory and only failures (and probes) cost a round trip.
+import type { UpstreamFailure } from '../providers/types';
 import type { Redis } from '../store/redis';
 import { metrics, scrapeHooks } from '../telemetry/metrics';
 
@@ -69,9 +70,9 @@ export function statusOf(r: HealthRecord | undefined, now: number): DeploymentSt
 export type Outcome = { kind: 'ok' } | { kind: 'rate_limited'; retryAfterSeconds: number | null } | { kind: 'failed'; error: string };
 
 /** 429s cool a deployment down; 5xx-class failures (502/503/504 to the client, connection errors) count toward ejection. */
-export function outcomeOf(failure: { httpStatus: number; retryAfterSeconds: number | null; retryable: boolean; error: { code: string | null; message: string } } | null): Outcome {
+export function outcomeOf(failure: UpstreamFailure | null): Outcome {
   if (!failure || !failure.retryable) return { kind: 'ok' };
-  if (failure.httpStatus === 429) return { kind: 'rate_limited', retryAfterSeconds: failure.retryAfterSeconds };
+  if (failure.httpStatus === 429) return { kind: 'rate_limited', retryAfterSeconds: failure.retryAfterKnown === false ? null : failure.retryAfterSeconds };
   if (failure.httpStatus >= 500) return { kind: 'failed', error: `${failure.error.code ?? 'error'}: ${failure.error.message}`.slice(0, 300) };
   return { kind: 'ok' };
 }
