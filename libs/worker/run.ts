@@ -93,7 +93,8 @@ export async function runJob(ctx: RunContext): Promise<void> {
     }
     const id = deploymentId(deployment);
     // A half-open deployment takes one probe fleet-wide; while another request probes it, it is a last resort.
-    if (health && !deferred.has(deployment) && health.status(id, Date.now()).state === 'half_open' && !(await health.claimProbe(id, ctx.workerId ?? job.id))) {
+    const probe = health?.status(id, Date.now()).state === 'half_open';
+    if (probe && !deferred.has(deployment) && !(await health!.claimProbe(id, ctx.workerId ?? job.id))) {
       metrics.deploymentsSkipped.inc({ deployment: id, state: 'half_open' });
       deferred.add(deployment);
       queue.push(deployment);
@@ -105,6 +106,8 @@ export async function runJob(ctx: RunContext): Promise<void> {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
       trace.served = { inputTokens, builder };
+      // A probe succeeds when the upstream accepts the request: a long answer need not hold the others back.
+      if (probe) void health!.report(id, { kind: 'ok' }, job.plan.health, job.plan.pool);
     });
     if (ctx.signal.aborted) return;
     const terminal = builder.terminal;
