@@ -1,6 +1,7 @@
 // GET /api/v1/models for the dashboard's Models page: the catalog the ingress routes by (read the same
-// way, from ROUTERHUB_MODELS through libs/routing), each deployment with its provider family and its
-// health in the last hour from the request log, and the ingress URL a Codex config points at.
+// way, from ROUTERHUB_MODELS through libs/routing), each deployment with its provider family, its
+// routing state now (healthy, rate limited, ejected, half-open: the fleet's shared record in Redis) and
+// its health in the last hour from the request log, and the ingress URL a Codex config points at.
 // Signed-in people and any valid API key may read it (the ingress's /v1/models asks the same).
 // Each deployment also carries its result in the last `npm run doctor` run (kept in Redis).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,10 +12,23 @@ import { HttpError } from '../protocol/errors';
 import { deploymentId, type ModelCatalog } from '../routing/catalog';
 import { checkupsById } from '../doctor/report';
 import { lastDoctorRun } from '../store/doctor';
+import { readHealth, statusOf, type HealthRecord } from '../routing/health';
 import { keyProblem } from '../store/keys';
 import type { RequestRecord } from '../store/requests';
 
 export interface DeploymentHealth { requests: number; errors: number; rate_limited: number }
+
+/** A deployment's routing state for the API: what routing does with it now, and why. */
+export function routingState(r: HealthRecord | undefined, now: number) {
+  const s = statusOf(r, now);
+  return {
+    state: s.state,
+    until: s.until === null ? null : new Date(s.until).toISOString(),
+    consecutive_failures: r?.failures ?? 0,
+    ejections: r?.ejections ?? 0,
+    last_error: r?.last_error || null,
+  };
+}
 
 const HOUR_MS = 3_600_000;
 /** Request-log records read per health computation at most, so a busy fleet cannot make this slow. */
@@ -78,7 +92,8 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       sendError(res, new HttpError(401, 'Sign in to the dashboard, or send "Authorization: Bearer sk-rh-…".', 'invalid_request_error', 'missing_credentials'));
       return true;
     }
-    const [records, doctorRun] = await Promise.all([lastHour(control, Date.now()), lastDoctorRun(control.redis)]);
+    const now = Date.now();
+    const [records, doctorRun, states] = await Promise.all([lastHour(control, now), lastDoctorRun(control.redis), readHealth(control.redis)]);
     const health = healthOf(records);
     const checkups = checkupsById(doctorRun, catalog);
     const data = catalog.models.map((m) => ({
@@ -90,7 +105,7 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       pricing: m.pricing ?? null,
       deployments: m.deployments.map((d) => {
         const id = deploymentId(d);
-        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 }, doctor: checkups.get(id) ?? null };
+        return { id, provider: d.provider, model: d.model, priority: d.priority ?? 0, weight: d.weight ?? 1, pricing: d.pricing ?? null, routing: routingState(states.get(id), now), health_last_hour: health.get(id) ?? { requests: 0, errors: 0, rate_limited: 0 }, doctor: checkups.get(id) ?? null };
       }),
     }));
     sendJson(res, 200, { object: 'list', data, ingress_url: ingressUrl, doctor_ran_at: doctorRun?.ran_at ?? null });

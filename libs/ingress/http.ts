@@ -3,13 +3,15 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
+import { allDeploymentsRateLimited, deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
+import { conversationKey, reasoningDeployment } from '../routing/affinity';
 import { DEPLOYMENT_HEADER, deploymentId, pinPlan, type ModelCatalog, type RoutePlan } from '../routing/catalog';
+import type { HealthView } from '../routing/health';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
@@ -38,6 +40,8 @@ export interface IngressOptions {
   dispatcher: Dispatcher;
   /** What /readyz answers (readiness.ts). */
   readiness: () => Promise<ReadinessReport>;
+  /** Deployment health as this ingress sees it: plans skip rate-limited deployments and put ejected ones last. */
+  health?: HealthView;
   /** The system prompt of routed models in the Codex model catalog. */
   codexInstructions: string;
 }
@@ -85,6 +89,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const declared = Number(req.getHeader('content-length') || 0);
   // A deployment named by a management key (npm run doctor checks each deployment through the cluster).
   const pinned = req.getHeader(DEPLOYMENT_HEADER);
+  const session = req.getHeader('session_id') || req.getHeader('session-id') || req.getHeader('x-session-id');
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
   let admission: Admission | null = null;
@@ -126,6 +131,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
     // The closures below live as long as the stream: let go of the body once it is parsed.
     let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     chunks.length = 0;
+    /** The model of a parsed streaming request, for a rate limit found after parsing (every deployment cooling down). */
+    let streamedAs: string | null = null;
     verified
       .then((admitted) => {
         if (aborted) return;
@@ -135,9 +142,13 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         // Closures below outlive the request object; they keep only its model name and its settings
         // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
+        if (request.stream === true) streamedAs = model;
         admitted.checkModel(model);
-        const routed = opts.catalog.plan(model);
+        // A pinned request (npm run doctor) checks its one deployment whatever health says of it.
+        const deployments = opts.catalog.get(model)?.deployments ?? [];
+        const routed = pinned ? opts.catalog.plan(model) : opts.catalog.plan(model, { conversation: conversationKey(request, session), preferred: reasoningDeployment(request, deployments), health: opts.health });
         if (!routed) throw modelNotFound(model);
+        if (routed.deployments.length === 0) throw allDeploymentsRateLimited(model, routed.retryAfterSeconds ?? 1);
         const plan = pinned ? pinnedPlan(routed, pinned, admitted.management) : routed;
         const settings = ResponseSettings.fromRequest(request);
         const id = `resp_${randomBytes(12).toString('hex')}`;
@@ -175,8 +186,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
       .catch((err: unknown) => {
         if (!client) admission?.release();
         if (aborted) return;
-        if (body && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
-          const model = streamedModel(body, opts.inputLimits);
+        if ((body || streamedAs) && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
+          const model = body ? streamedModel(body, opts.inputLimits) : streamedAs;
           if (model !== null) return failStreamAtOnce(res, err, model, startedAt, opts.maxBacklogBytes);
         }
         sendError(res, err, admission?.headers);

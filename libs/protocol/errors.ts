@@ -169,6 +169,11 @@ export function noDeploymentAvailable(model: string, vars: string): HttpError {
 // The provider (upstream). `provider` names the deployment's family for the message; `said` is
 // ": <the provider's own words>" or empty. libs/providers/errors.ts decides which one applies.
 
+/** 429: every deployment of the model is cooling down after its provider's rate limit (deployment health). */
+export function allDeploymentsRateLimited(model: string, seconds: number): HttpError {
+  return new HttpError(429, `Every deployment of model '${model}' is rate limited by its provider. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
+}
+
 export function upstreamRateLimited(provider: string, seconds: number, said: string): HttpError {
   return new HttpError(429, `${provider} is rate limiting this model${said}. Please try again in ${seconds}s.`, 'rate_limit_error', 'rate_limit_exceeded', null, seconds);
 }

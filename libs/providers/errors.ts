@@ -131,8 +131,11 @@ export function httpFailure(
       return upstreamFailure(contentFiltered(provider, said), false);
     case 'quota':
       return upstreamFailure(upstreamQuotaExhausted(provider, where, said), true);
-    case 'rate_limit':
-      return upstreamFailure(upstreamRateLimited(provider, retryAfter ?? retryHintSeconds(detail) ?? 1, said), true);
+    case 'rate_limit': {
+      // Deployment health waits the provider's own delay, or its backoff when the provider named none.
+      const named = retryAfter ?? retryHintSeconds(detail);
+      return { ...upstreamFailure(upstreamRateLimited(provider, named ?? 1, said), true), retryAfterKnown: named !== null };
+    }
     case 'overloaded':
       return upstreamFailure(upstreamOverloaded(provider, where, said, retryAfter), true);
     case 'auth':

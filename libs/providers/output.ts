@@ -4,6 +4,7 @@
 // `response.output_item.done`), and records the terminal outcome for the worker to act on.
 import type { ApiError, CustomToolCallItem, FunctionCallItem, MessageItem, NamespaceTool, OutputItem, PassThroughEvent, ReasoningItem, Tool, Usage } from '../protocol/types';
 import { F, type Frame, type TerminalFrame } from '../wire/frames';
+import { isRouterHubState, tagState } from './reasoning-state';
 
 export interface FrameSink { push(frame: Frame): void }
 
@@ -39,6 +40,8 @@ export class OutputBuilder {
     /** Unique per response; item ids are `<kind>_<idBase><n>`. */
     private readonly idBase: string,
     tools: readonly Tool[] = [],
+    /** Tags the upstream's own reasoning state with the deployment that made it (reasoning-state.ts). */
+    private readonly stateTag: string | null = null,
   ) {
     this.learnTools(tools, undefined);
   }
@@ -156,7 +159,10 @@ export class OutputBuilder {
     const open = this.open.get(index);
     if (!open) return;
     this.open.delete(index);
-    const item = final ?? this.complete(open, index);
+    let item = final ?? this.complete(open, index);
+    if (this.stateTag && item.type === 'reasoning' && typeof item.encrypted_content === 'string' && item.encrypted_content !== '' && !isRouterHubState(item.encrypted_content)) {
+      item = { ...item, encrypted_content: tagState(this.stateTag, item.encrypted_content) };
+    }
     this.sink.push([F.ItemDone, index, item]);
   }
 

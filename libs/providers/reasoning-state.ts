@@ -31,3 +31,39 @@ function parse(value: unknown): Record<string, unknown> | null {
     return null;
   }
 }
+
+// An upstream's own opaque state that only the deployment that made it can read (OpenAI's
+// encrypted_content is valid only in its organisation) is tagged with that deployment:
+// `rhd1.<deployment tag>.<upstream blob>`, so routing sends the turn back there, and a turn that
+// lands elsewhere drops it instead of sending what the other org rejects (invalid_encrypted_content).
+const TAGGED = /^rhd1\.([A-Za-z0-9_-]{1,32})\.([\s\S]*)$/;
+
+export function tagState(tag: string, blob: string): string {
+  return `rhd1.${tag}.${blob}`;
+}
+
+/** The deployment tag of tagged state, or null. */
+export function deploymentTagOf(value: unknown): string | null {
+  return typeof value === 'string' ? TAGGED.exec(value)?.[1] ?? null : null;
+}
+
+/**
+ * The input a deployment tagged `tag` may receive: its own tagged reasoning unwrapped, other
+ * deployments' tagged reasoning items dropped (counted in `dropped`), everything else untouched.
+ */
+export function stateForDeployment<T extends { type?: string; encrypted_content?: unknown }>(input: T[], tag: string): { input: T[]; dropped: number } {
+  let dropped = 0;
+  let changed = false;
+  const out: T[] = [];
+  for (const item of input) {
+    const m = item.type === 'reasoning' && typeof item.encrypted_content === 'string' ? TAGGED.exec(item.encrypted_content) : null;
+    if (!m) {
+      out.push(item);
+      continue;
+    }
+    changed = true;
+    if (m[1] === tag) out.push({ ...item, encrypted_content: m[2] });
+    else dropped++;
+  }
+  return { input: changed ? out : input, dropped };
+}

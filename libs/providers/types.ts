@@ -17,6 +17,8 @@ export interface UpstreamFailure {
   /** The HTTP status the client gets when nothing has been streamed yet (429, 400, 502, 503…). */
   httpStatus: number;
   retryAfterSeconds: number | null;
+  /** False when the upstream named no Retry-After and `retryAfterSeconds` is RouterHub's default for the client. */
+  retryAfterKnown?: boolean;
   /** True when another deployment may succeed (rate limit, overload, 5xx, auth of this deployment). */
   retryable: boolean;
 }
@@ -33,6 +35,11 @@ export interface StreamMapper {
 
 export interface ProviderAdapter {
   readonly family: string;
+  /**
+   * True when the upstream's reasoning state is valid only where it was made (OpenAI's
+   * encrypted_content, per organisation): the worker tags it with the deployment (reasoning-state.ts).
+   */
+  readonly deploymentBoundState?: boolean;
   /** Pure: a Responses request to this family's HTTP request. */
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
   /** One per upstream attempt: holds that stream's state and writes frames through `out`. */

@@ -33,10 +33,10 @@ t.test('route plans: priority order, weighted among equals, the model cap inheri
       pricing: { input: 1, output: 2 },
     }],
   }, 'f.json', FAMILIES);
-  t.same(c.plan('a/b', () => 0)!.deployments.map((d) => d.model), ['heavy', 'light', 'backup']);
-  t.same(c.plan('a/b', () => 0.9)!.deployments.map((d) => d.model), ['light', 'heavy', 'backup']);
+  t.same(c.plan('a/b', { random: () => 0 })!.deployments.map((d) => d.model), ['heavy', 'light', 'backup']);
+  t.same(c.plan('a/b', { random: () => 0.9 })!.deployments.map((d) => d.model), ['light', 'heavy', 'backup']);
   let heavyFirst = 0;
-  for (let i = 0; i < 400; i++) if (c.plan('a/b', () => i / 400)!.deployments[0].model === 'heavy') heavyFirst++;
+  for (let i = 0; i < 400; i++) if (c.plan('a/b', { random: () => i / 400 })!.deployments[0].model === 'heavy') heavyFirst++;
   t.equal(heavyFirst, 300, 'weight 3 of 4');
   const plan = c.plan('a/b')!;
   t.same(plan.deployments.map((d) => d.max_output_tokens).sort(), [10, 1000, 1000]);

@@ -2,6 +2,8 @@
 // Loaded from JSON (ROUTERHUB_MODELS), validated once at start with a JSON schema.
 import Ajv from 'ajv';
 import { readFileSync } from 'node:fs';
+import { rendezvousOrder } from './affinity';
+import { DEFAULT_HEALTH, type HealthSettings, type HealthView } from './health';
 
 export interface Deployment {
   /** Names the deployment in the ledger and the request log; default: provider/model@host. */
@@ -53,6 +55,10 @@ export interface ModelEntry {
   max_output_tokens?: number;
   /** Whether the model reasons (thinks); drives the Codex model catalog. */
   reasoning?: boolean;
+  /** Deployment health settings (health.ts); unset fields take DEFAULT_HEALTH's. */
+  health?: Partial<HealthSettings>;
+  /** false: spread requests by weight at random instead of keeping a conversation on one deployment. */
+  affinity?: boolean;
 }
 
 /** What the ingress hands a worker: the deployments to try, in order. */
@@ -60,6 +66,23 @@ export interface RoutePlan {
   model: string;
   deployments: Deployment[];
   pricing: Pricing | null;
+  /** The model's health settings, for the worker's reports. */
+  health?: HealthSettings;
+  /** Every deployment id of the model (what max_ejection_percent counts against). */
+  pool?: string[];
+  /** Set when no deployment is left because every one is rate limited: the soonest one is free in this many seconds. */
+  retryAfterSeconds?: number;
+}
+
+/** What shapes one request's plan besides the catalog. */
+export interface PlanOptions {
+  random?: () => number;
+  /** The conversation (affinity.ts conversationKey): with it, rendezvous order instead of random. */
+  conversation?: string | null;
+  /** A deployment to try first when it is usable (the one whose encrypted reasoning the request carries). */
+  preferred?: Deployment | null;
+  health?: HealthView;
+  now?: number;
 }
 
 const MODEL_ID = '^[A-Za-z0-9._-]+/[A-Za-z0-9._:/-]+$';
@@ -90,6 +113,18 @@ const schema = {
           context_window: { type: 'integer', minimum: 1 },
           max_output_tokens: { type: 'integer', minimum: 1 },
           reasoning: { type: 'boolean' },
+          affinity: { type: 'boolean' },
+          health: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              consecutive_5xx: { type: 'integer', minimum: 1 },
+              base_ejection_ms: { type: 'integer', minimum: 1 },
+              max_ejection_ms: { type: 'integer', minimum: 1 },
+              max_ejection_percent: { type: 'number', minimum: 0, maximum: 100 },
+              rate_limit_backoff_ms: { type: 'integer', minimum: 0 },
+            },
+          },
           deployments: {
             type: 'array',
             minItems: 1,
@@ -140,7 +175,12 @@ export class ModelCatalog {
     for (const m of models) {
       if (seen.has(m.id)) throw new Error(`model catalog ${source}: model "${m.id}" is listed twice`);
       seen.add(m.id);
+      const ids = new Set<string>();
       for (const d of m.deployments) {
+        // Health, affinity and the ledger tell deployments apart by id: two keys on one host need their own.
+        const id = deploymentId(d);
+        if (ids.has(id)) throw new Error(`model catalog ${source}: model "${m.id}" has two deployments named "${id}"; give each an "id"`);
+        ids.add(id);
         if (!families.includes(d.provider)) {
           throw new Error(`model catalog ${source}: model "${m.id}" has provider "${d.provider}"; known providers: ${families.join(', ')}`);
         }
@@ -165,12 +205,17 @@ export class ModelCatalog {
   }
 
   /**
-   * The deployments to try for one request: by priority (lowest first); among equal priorities a
-   * weighted random order, so traffic spreads by weight and failover still reaches every deployment.
+   * The deployments to try for one request: by priority (lowest first); among equal priorities the
+   * conversation's rendezvous order (or, without one, a weighted random order), so traffic spreads by
+   * weight and failover still reaches every deployment. Then health: rate-limited deployments are
+   * left out, ejected ones go last (tried only when nothing else is left), and the deployment that
+   * made the request's encrypted reasoning goes first when it is usable and of the best usable priority.
    */
-  plan(id: string, random: () => number = Math.random): RoutePlan | undefined {
+  plan(id: string, opts: PlanOptions = {}): RoutePlan | undefined {
     const model = this.byId.get(id);
     if (!model) return undefined;
+    const random = opts.random ?? Math.random;
+    const conversation = model.affinity === false ? null : opts.conversation ?? null;
     const groups = new Map<number, Deployment[]>();
     for (const deployment of model.deployments) {
       const d = deployment.max_output_tokens || !model.max_output_tokens ? deployment : { ...deployment, max_output_tokens: model.max_output_tokens };
@@ -178,8 +223,20 @@ export class ModelCatalog {
       groups.set(p, [...(groups.get(p) ?? []), d]);
     }
     const ordered: Deployment[] = [];
-    for (const p of [...groups.keys()].sort((a, b) => a - b)) ordered.push(...weightedOrder(groups.get(p)!, random));
-    return { model: id, deployments: ordered, pricing: model.pricing ?? null };
+    for (const p of [...groups.keys()].sort((a, b) => a - b)) {
+      ordered.push(...(conversation ? rendezvousOrder(groups.get(p)!, conversation) : weightedOrder(groups.get(p)!, random)));
+    }
+    const now = opts.now ?? Date.now();
+    let plan: RoutePlan = { model: id, deployments: ordered, pricing: model.pricing ?? null, health: { ...DEFAULT_HEALTH, ...model.health }, pool: model.deployments.map(deploymentId) };
+    if (opts.health) plan = byHealth(plan, opts.health, now);
+    // The reasoning's maker goes first when usable and of the best usable priority: a conversation
+    // that failed over to a fallback comes back to the primary (and reasons afresh) once it recovers.
+    const first = plan.deployments[0];
+    const at = opts.preferred ? plan.deployments.findIndex((d) => deploymentId(d) === deploymentId(opts.preferred!)) : -1;
+    if (at > 0 && (plan.deployments[at].priority ?? 0) === (first.priority ?? 0) && usable(plan.deployments[at], opts.health, now)) {
+      plan.deployments.unshift(...plan.deployments.splice(at, 1));
+    }
+    return plan;
   }
 }
 
@@ -231,6 +288,32 @@ function expandEnv(text: string, env: Record<string, string | undefined>, source
     if (value === undefined) throw new Error(`${source} uses \${${name}}, which is not set`);
     return value;
   });
+}
+
+/**
+ * Keeps the plan's order among usable deployments (healthy, half-open), puts ejected ones last and
+ * leaves rate-limited ones out; with none left, says when the first rate limit ends. The ingress
+ * plans with it and the worker applies it again with its own, possibly newer, view.
+ */
+export function byHealth(plan: RoutePlan, health: HealthView, now: number): RoutePlan {
+  const usable: Deployment[] = [];
+  const ejected: Deployment[] = [];
+  let soonest = Infinity;
+  for (const d of plan.deployments) {
+    const s = health.status(deploymentId(d), now);
+    if (s.state === 'healthy' || s.state === 'half_open') usable.push(d);
+    else if (s.state === 'ejected') ejected.push(d);
+    else soonest = Math.min(soonest, s.until ?? now);
+  }
+  const deployments = [...usable, ...ejected];
+  const out: RoutePlan = { ...plan, deployments };
+  if (deployments.length === 0 && soonest !== Infinity) out.retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
+  return out;
+}
+
+function usable(d: Deployment, health: HealthView | undefined, now: number): boolean {
+  const state = health?.status(deploymentId(d), now).state ?? 'healthy';
+  return state === 'healthy' || state === 'half_open';
 }
 
 function weightedOrder(deployments: Deployment[], random: () => number): Deployment[] {

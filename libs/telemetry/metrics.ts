@@ -5,6 +5,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
+
+/** Filled in by the process's deployment health view (libs/routing/health.ts): sets routerhub_deployment_state when scraped. */
+export const scrapeHooks: { deploymentState: (() => void) | null } = { deploymentState: null };
 collectDefaultMetrics({ register: registry });
 
 export const metrics = {
@@ -38,6 +41,10 @@ export const metrics = {
   }),
   rejections: new Counter({ name: 'routerhub_rejections_total', help: 'Requests the ingress answered with an error before dispatching them to a worker, by HTTP status and error code (reason)', labelNames: ['status', 'reason'], registers: [registry] }),
   dashboardRequests: new Counter({ name: 'routerhub_dashboard_requests_total', help: 'Dashboard and control API requests by resource (keys, usage, requests, …; static: the web app) and HTTP status', labelNames: ['resource', 'status'], registers: [registry] }),
+  deploymentState: new Gauge({ name: 'routerhub_deployment_state', help: 'Each deployment\'s health as this process sees it: 1 for its state (healthy, rate_limited, ejected, half_open), 0 for the others', labelNames: ['deployment', 'state'], registers: [registry], collect: () => scrapeHooks.deploymentState?.() }),
+  deploymentEjections: new Counter({ name: 'routerhub_deployment_ejections_total', help: 'Deployments this process ejected after consecutive 5xx or connection failures (a half-open probe that failed included)', labelNames: ['deployment'], registers: [registry] }),
+  deploymentsSkipped: new Counter({ name: 'routerhub_deployments_skipped_total', help: 'Deployments of a route plan a worker passed over: rate limited (not tried), or half-open and being probed by another request (tried last)', labelNames: ['deployment', 'state'], registers: [registry] }),
+  reasoningDropped: new Counter({ name: 'routerhub_reasoning_items_dropped_total', help: 'Reasoning items not sent upstream because another deployment (another organisation) made their encrypted_content, which this one would reject', labelNames: ['deployment'], registers: [registry] }),
 };
 
 /** Token counts of one billed response, as `routerhub_tokens_total` types. */

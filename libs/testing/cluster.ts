@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { startCluster, type Cluster, type ClusterOptions } from '../../deploy/cluster';
-import { MockUpstream } from '../providers/mock/server';
+import { MockUpstream, type MockUpstreamOptions } from '../providers/mock/server';
 import type { ModelEntry } from '../routing/catalog';
 import { generateKey } from '../store/keys';
 
@@ -39,12 +39,16 @@ export function mockCatalog(mockUrl: string, models: MockModel[]): string {
 export async function startTestCluster(
   models: (mockUrl: string) => MockModel[],
   opts: Partial<ClusterOptions> = {},
+  mockOpts: MockUpstreamOptions = {},
 ): Promise<TestCluster> {
-  const mock = await MockUpstream.start();
+  const mock = await MockUpstream.start(mockOpts);
   const key = generateKey();
   const adminKey = generateKey();
   try {
-    const cluster = await startCluster({ devKey: key, adminKey, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts });
+    // Deployment health is off unless a test asks for it: tests that script upstream failures one after
+    // another on a shared deployment would otherwise see it cooling down or ejected by the test before.
+    const env = { ROUTERHUB_DEPLOYMENT_HEALTH: 'off', ...opts.env };
+    const cluster = await startCluster({ devKey: key, adminKey, demoUpstream: false, workers: 2, modelsPath: mockCatalog(mock.url, models(mock.url)), ...opts, env });
     return { cluster, mock, key, adminKey, stop: async () => { await cluster.stop(); await mock.close(); } };
   } catch (err) {
     await mock.close();

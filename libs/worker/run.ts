@@ -5,15 +5,17 @@ import { createParser } from 'eventsource-parser';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
-import { HttpError } from '../protocol/errors';
 import type { ResponsesRequest } from '../protocol/types';
-import { noDeploymentAvailable } from '../protocol/errors';
+import { allDeploymentsRateLimited, HttpError, noDeploymentAvailable } from '../protocol/errors';
 import { streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
+import { stateForDeployment } from '../providers/reasoning-state';
 import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
 import { redactUrl } from '../providers/upstream-request';
-import { deploymentId, type Deployment } from '../routing/catalog';
+import { deploymentTag } from '../routing/affinity';
+import { byHealth, deploymentId, type Deployment } from '../routing/catalog';
+import { outcomeOf, type DeploymentHealth } from '../routing/health';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
 import { failoverCause, metrics } from '../telemetry/metrics';
@@ -35,6 +37,10 @@ export interface RunContext {
   idleTimeoutMs: number;
   /** Filled in as the job runs, for the ledger and the request log. */
   trace: JobTrace;
+  /** The fleet's view of deployment health: skips sick deployments, and learns from each attempt. */
+  health?: DeploymentHealth;
+  /** Who claims a half-open probe (the worker's id). */
+  workerId?: string;
 }
 
 /**
@@ -70,12 +76,33 @@ export async function runJob(ctx: RunContext): Promise<void> {
   /** The first deployment whose family cannot take the input (a 400 naming the item), when no upstream failed. */
   let inputRefused: UpstreamFailure | null = null;
   let started = false;
+  const { health } = ctx;
+  // The ingress planned with its view of health; this worker's may be newer.
+  const planned = health ? byHealth(job.plan, health, Date.now()) : job.plan;
+  if (planned.deployments.length === 0 && planned.retryAfterSeconds !== undefined) {
+    out.send(failedFrame(allDeploymentsRateLimited(job.plan.model, planned.retryAfterSeconds)));
+    return;
+  }
+  for (const d of job.plan.deployments) {
+    if (!planned.deployments.includes(d)) metrics.deploymentsSkipped.inc({ deployment: deploymentId(d), state: 'rate_limited' });
+  }
+  const queue = [...planned.deployments];
+  const deferred = new Set<Deployment>();
 
-  for (const deployment of job.plan.deployments) {
+  for (let deployment = queue.shift(); deployment; deployment = queue.shift()) {
     if (ctx.signal.aborted) return;
     const apiKey = deployment.api_key_env ? ctx.env[deployment.api_key_env] ?? '' : '';
     if (deployment.api_key_env && !apiKey) {
       missingKeys.push(deployment.api_key_env);
+      continue;
+    }
+    const id = deploymentId(deployment);
+    // A half-open deployment takes one probe fleet-wide; while another request probes it, it is a last resort.
+    const probe = health?.status(id, Date.now()).state === 'half_open';
+    if (probe && !deferred.has(deployment) && !(await health!.claimProbe(id, ctx.workerId ?? job.id))) {
+      metrics.deploymentsSkipped.inc({ deployment: id, state: 'half_open' });
+      deferred.add(deployment);
+      queue.push(deployment);
       continue;
     }
     rememberSecret(apiKey);
@@ -87,16 +114,17 @@ export async function runJob(ctx: RunContext): Promise<void> {
       if (!(err instanceof HttpError)) throw err;
       // Another family of the route plan may take what this one cannot.
       inputRefused ??= { error: err.body, httpStatus: err.status, retryAfterSeconds: null, retryable: true };
-      trace.attempts.push({ deployment: deploymentId(deployment), status: err.status, code: err.code, message: err.message });
+      trace.attempts.push({ deployment: id, status: err.status, code: err.code, message: err.message });
       continue;
     }
     const { builder, upstream, inputTokens } = prepared;
-    const id = deploymentId(deployment);
     const attemptStarted = performance.now();
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
       trace.served = { inputTokens, builder };
+      // A probe succeeds when the upstream accepts the request: a long answer need not hold the others back.
+      if (probe) void health!.report(id, { kind: 'ok' }, job.plan.health, job.plan.pool);
     });
     const attemptSeconds = (performance.now() - attemptStarted) / 1000;
     if (ctx.signal.aborted) {
@@ -107,8 +135,10 @@ export async function runJob(ctx: RunContext): Promise<void> {
     if (failure) redactError(failure.error);
     if (builder.terminal?.[0] === F.Failed) redactError(builder.terminal[1]);
     const terminal = builder.terminal;
-    if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
-      const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;
+    const endedFailed = terminal?.[0] === F.Failed ? { error: terminal[1], httpStatus: terminal[2], retryAfterSeconds: terminal[3], retryable: builder.retryable } as UpstreamFailure : null;
+    if (health) void health.report(id, outcomeOf(failure ?? endedFailed), job.plan.health, job.plan.pool);
+    if (failure || (endedFailed && builder.retryable)) {
+      const f = failure ?? endedFailed!;
       if (!builder.hasOutput && f.retryable) {
         metrics.upstreamRequests.inc({ provider: deployment.provider, result: 'failed' });
         metrics.upstreamDuration.observe({ deployment: id, result: 'failed' }, attemptSeconds);
@@ -152,10 +182,18 @@ export async function runJob(ctx: RunContext): Promise<void> {
  */
 function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream; inputTokens: number } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
-  const { url, headers, body } = adapters[deployment.provider].buildRequest(req, deployment, apiKey);
+  const adapter = adapters[deployment.provider];
+  const tag = deploymentTag(deployment);
+  // Reasoning another deployment made is unreadable here (another org): leave it out rather than be refused.
+  if (Array.isArray(req.input)) {
+    const { input, dropped } = stateForDeployment(req.input, tag);
+    req.input = input;
+    if (dropped > 0) metrics.reasoningDropped.inc({ deployment: deploymentId(deployment) }, dropped);
+  }
+  const { url, headers, body } = adapter.buildRequest(req, deployment, apiKey);
   return {
     inputTokens: estimateInputTokens(req),
-    builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools),
+    builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools, adapter.deploymentBoundState ? tag : null),
     // undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies).
     upstream: { url, headers, body: Buffer.from(body) },
   };

@@ -19,6 +19,7 @@ import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
 import { meter } from './metering';
+import { DeploymentHealth } from '../routing/health';
 import { newTrace, runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
@@ -42,6 +43,10 @@ export interface WorkerOptions {
   logBodies: boolean;
   /** How long a ledger write that Redis refused is retried (the per-response marker makes retries safe). */
   ledgerRetryMs?: number;
+  /** How often the local copy of deployment health is re-read from Redis (changes also arrive by pub/sub). */
+  healthPollMs?: number;
+  /** false: deployment health is neither recorded nor used (every plan is tried in order). */
+  deploymentHealth?: boolean;
 }
 
 interface Running { controller: AbortController; out: FrameBatcher }
@@ -76,12 +81,14 @@ export class Worker {
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
   private readonly requestLog: RequestLog;
+  private readonly health: DeploymentHealth | undefined;
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
     this.requestLog = new RequestLog(redis, opts.requestLog);
+    this.health = opts.deploymentHealth === false ? undefined : new DeploymentHealth(redis, { pollMs: opts.healthPollMs ?? 2000, probeMs: opts.headersTimeoutMs });
   }
 
   /** SIGTERM arrived: finishing what it has, taking nothing new. */
@@ -117,6 +124,7 @@ export class Worker {
     const unwound = Date.now() + 2000;
     while (this.running.size > 0 && Date.now() < unwound) await new Promise((r) => setTimeout(r, 20));
     for (const t of this.timers) clearInterval(t);
+    this.health?.stop();
     await this.dispatcher.close();
     await Promise.race([Promise.allSettled([...this.billing]), new Promise((r) => setTimeout(r, LEDGER_DRAIN_MS))]);
   }
@@ -152,7 +160,7 @@ export class Worker {
           job.body = body;
           requestBody = this.opts.logBodies ? body.toString('utf8') : undefined;
           // Under the job's span, the upstream calls (undici instrumentation) join the response's trace.
-          return withSpan(span, () => runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace }))
+          return withSpan(span, () => runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace, health: this.health, workerId: this.id }))
             .then(() => {
               // Stopped (client gone, deadline, shutdown): the provider worked on it all the same.
               if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);

@@ -6,7 +6,8 @@ import { Dispatcher } from '../../libs/ingress/dispatch';
 import { startIngress } from '../../libs/ingress/http';
 import { checkedInputLimits, DEFAULT_INPUT_LIMITS } from '../../libs/protocol/bounds';
 import { FAMILIES } from '../../libs/providers/index';
-import { ModelCatalog } from '../../libs/routing/catalog';
+import { deploymentId, ModelCatalog } from '../../libs/routing/catalog';
+import { DeploymentHealth } from '../../libs/routing/health';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
 import { readiness } from '../../libs/ingress/readiness';
@@ -47,6 +48,12 @@ runProcess(log, async () => {
     failOpen: env.ROUTERHUB_RATE_LIMITS_FAIL_OPEN === '1',
     keyCacheMs,
   });
+  // Routing reads health from memory; changes arrive by pub/sub (and a poll, in case one was missed).
+  const health = env.ROUTERHUB_DEPLOYMENT_HEALTH === 'off' ? undefined : new DeploymentHealth(redis, {
+    pollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
+    probeMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
+    known: [...new Set(catalog.models.flatMap((m) => m.deployments.map(deploymentId)))],
+  });
   const ingress = await startIngress({
     host: env.HOST ?? '127.0.0.1',
     port: Number(env.PORT ?? 8080),
@@ -72,6 +79,7 @@ runProcess(log, async () => {
       liveWorkers: () => dispatcher.liveWorkers(),
       workerDeadMs,
     }),
+    health,
     codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
   });
   log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
@@ -82,6 +90,7 @@ runProcess(log, async () => {
     while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     dispatcher.stop();
     limits.stop();
+    health?.stop();
     await nc.drain().catch(() => undefined);
     redis.disconnect();
   };

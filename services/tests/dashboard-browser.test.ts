@@ -244,7 +244,7 @@ t.test('Models shows the catalog, deployment health and a Codex snippet', async 
   t.match(text, /\$1\.25/);
   t.match(text, /openai-responses/);
   const primary = codexModel.getByRole('row', { name: /primary/ });
-  t.match(await primary.innerText(), /primary\s+openai-responses\s+0\s+model price\s+3\s+1\s+1/, 'the primary: its failed attempt (an error, a rate limit) and the two requests it served');
+  t.match(await primary.innerText(), /primary\s+openai-responses\s+0\s+healthy\s+model price\s+3\s+1\s+1/, 'the primary: healthy now; its failed attempt (an error, a rate limit) and the two requests it served');
   await codexModel.getByText('Use with Codex').click();
   t.match(await codexModel.getByTestId('codex-config').innerText(), 'model = "test/codex"');
   t.match(await page.getByRole('region', { name: /Test Claude/ }).innerText(), /anthropic/);

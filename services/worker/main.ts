@@ -29,6 +29,8 @@ runProcess(log, async () => {
     requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
     logBodies: env.ROUTERHUB_LOG_BODIES === '1',
     ledgerRetryMs: Number(env.ROUTERHUB_LEDGER_RETRY_MS ?? 120_000),
+    healthPollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
+    deploymentHealth: env.ROUTERHUB_DEPLOYMENT_HEALTH !== 'off',
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {

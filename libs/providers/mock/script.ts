@@ -57,6 +57,8 @@ export interface MockRequest {
   aborted: boolean;
   /** The stream reached its end (every event written). */
   finished: boolean;
+  /** The upstream model name the request asked for (each catalog deployment of a test model has its own). */
+  model?: string;
 }
 
 /** Splits text into streaming pieces: words (with their spaces) or fixed-size chunks. */

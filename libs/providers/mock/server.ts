@@ -1,11 +1,12 @@
 // A mock upstream that speaks every provider family's real wire format on loopback. It answers
 // scripted turns first (tests), then the deterministic demo behaviour (the demo model, benchmarks).
 // It records each request it got and whether the caller went away mid-stream.
+import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoTurn } from './demo';
 import { mockWires } from './index';
-import type { MockRequest, MockTurn } from './script';
+import { defaultUsage, type MockRequest, type MockTurn } from './script';
 import { recordedEvent, type MockRequestView, type MockWire } from './wire';
 
 export interface MockUpstreamOptions {
@@ -17,6 +18,17 @@ export interface MockUpstreamOptions {
   requireKey?: string;
   /** Like a real provider: a model not in this list gets 404 (unset: every model is known). */
   knownModels?: string[];
+  /**
+   * Each deployment (the upstream model name) keeps its own prompt cache: a response's usage counts
+   * as cached the longest prefix (instructions and tools, then whole input items) that deployment
+   * saw before, ~4 characters a token, as a provider's cache per machine pool or org does.
+   */
+  prefixCache?: boolean;
+  /**
+   * openai-responses: each deployment signs its reasoning's encrypted_content and answers 400
+   * invalid_encrypted_content to any other deployment's, as OpenAI does across organisations.
+   */
+  ownReasoning?: boolean;
 }
 
 export class MockUpstream {
@@ -24,6 +36,12 @@ export class MockUpstream {
   /** TCP connections accepted so far (callers should reuse theirs). */
   connections = 0;
   private readonly queue: MockTurn[] = [];
+  /** Deployments (upstream model names) that answer every request with an HTTP error until cleared. */
+  private readonly outages = new Map<string, NonNullable<MockTurn['httpError']>>();
+  /** Per deployment: digests of every prompt prefix it has seen (prefixCache). */
+  private readonly prefixes = new Map<string, Set<string>>();
+  /** Requests refused with invalid_encrypted_content (ownReasoning). */
+  readonly rejectedReasoning: MockRequest[] = [];
   private server!: Server;
   private counter = 0;
   url = '';
@@ -48,6 +66,15 @@ export class MockUpstream {
   reset(): void {
     this.queue.length = 0;
     this.requests.length = 0;
+    this.outages.clear();
+    this.prefixes.clear();
+    this.rejectedReasoning.length = 0;
+  }
+
+  /** Makes one deployment (by its upstream model name) answer `err` to every request; null ends the outage. */
+  outage(model: string, err: NonNullable<MockTurn['httpError']> | null): void {
+    if (err) this.outages.set(model, err);
+    else this.outages.delete(model);
   }
 
   async close(): Promise<void> {
@@ -67,14 +94,25 @@ export class MockUpstream {
     } catch {
       return json(res, 400, { error: { message: 'mock upstream: body is not JSON', type: 'invalid_request_error', param: null, code: null } });
     }
-    const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false };
-    this.requests.push(record);
     const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
+    const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false, model };
+    this.requests.push(record);
     const { requireKey, knownModels } = this.opts;
     const rejected = requireKey && !JSON.stringify(req.headers).includes(requireKey) && !(req.url ?? '').includes(requireKey)
       ? { status: 401, message: 'Incorrect API key provided.', type: 'authentication_error' }
       : knownModels && !knownModels.includes(model) ? { status: 404, message: `The model '${model}' does not exist.`, type: 'not_found_error' } : null;
-    const turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
+    const down = this.outages.get(model);
+    const foreign = this.opts.ownReasoning && wire.family === 'openai-responses' ? foreignReasoning(body, model) : null;
+    if (down || foreign) {
+      if (foreign) this.rejectedReasoning.push(record);
+      const e = foreign ? invalidEncryptedContent(foreign) : wire.errorResponse(down!);
+      res.writeHead(e.status, e.headers).end(e.body);
+      record.finished = true;
+      return;
+    }
+    let turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
+    if (this.opts.prefixCache && !turn.usage) turn = { ...turn, usage: { ...this.cacheUsage(model, body), output: defaultUsage(turn).output } };
+    if (this.opts.ownReasoning) turn = { ...turn, parts: turn.parts.map((p) => (p.type === 'reasoning' ? { ...p, signature: `${reasoningSignature(model)}${++this.counter}` } : p)) };
 
     if (turn.httpError) {
       const e = wire.errorResponse(turn.httpError);
@@ -114,6 +152,49 @@ export class MockUpstream {
     }
     res.end();
   }
+
+  /** Input and cached tokens of a request at one deployment, and what that deployment now has cached. */
+  private cacheUsage(model: string, body: Record<string, unknown>): { input: number; cached: number } {
+    const seen = this.prefixes.get(model) ?? new Set<string>();
+    this.prefixes.set(model, seen);
+    const items = (['input', 'messages', 'contents'].map((k) => body[k]).find(Array.isArray) as unknown[] | undefined) ?? [body.input];
+    const head = JSON.stringify([body.instructions ?? body.system ?? body.systemInstruction ?? null, body.tools ?? null]);
+    const hash: Hash = createHash('sha256').update(head);
+    let chars = head.length;
+    let cachedChars = 0;
+    const digests: string[] = [];
+    for (const item of items) {
+      const text = JSON.stringify(item);
+      hash.update(text);
+      chars += text.length;
+      const digest = hash.copy().digest('hex');
+      if (seen.has(digest)) cachedChars = chars;
+      digests.push(digest);
+    }
+    for (const d of digests) seen.add(d);
+    return { input: Math.ceil(chars / 4), cached: Math.floor(cachedChars / 4) };
+  }
+}
+
+/** What one deployment puts before its reasoning's encrypted_content (ownReasoning). */
+function reasoningSignature(model: string): string {
+  return `enc-${model}-`;
+}
+
+/** The id of the first reasoning item another deployment signed, or null. */
+function foreignReasoning(body: Record<string, unknown>, model: string): string | null {
+  if (!Array.isArray(body.input)) return null;
+  for (const item of body.input as Array<Record<string, unknown>>) {
+    if (item.type !== 'reasoning' || typeof item.encrypted_content !== 'string') continue;
+    if (!item.encrypted_content.startsWith(reasoningSignature(model))) return String(item.id ?? 'rs_unknown');
+  }
+  return null;
+}
+
+/** OpenAI's answer to encrypted reasoning from another organisation. */
+function invalidEncryptedContent(itemId: string): { status: number; headers: Record<string, string>; body: string } {
+  const error = { message: `The encrypted content for item ${itemId} could not be verified.`, type: 'invalid_request_error', param: null, code: 'invalid_encrypted_content' };
+  return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error }) };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -7,6 +7,7 @@ import { ResponsesStreamMapper } from './stream';
 
 export const openaiResponses: ProviderAdapter = {
   family: 'openai-responses',
+  deploymentBoundState: true,
   buildRequest,
   createStreamMapper: (out) => new ResponsesStreamMapper(out),
   mapError,
