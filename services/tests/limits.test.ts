@@ -279,24 +279,36 @@ t.test('the request log holds one record per response: completed, failed and can
 t.test('Codex CLI through a key limited to 1 request per window: shows RouterHub\'s 429, then recovers after the reset', async (t) => {
   const { key } = await newKey({ rpm: 1 });
   const home = codexHome(tc.cluster.baseUrl, 'test/model');
-  await freshWindow();
-  tc.mock.script({ parts: [{ type: 'text', text: 'first answer' }] }, { parts: [{ type: 'text', text: 'second answer' }] });
+  tc.mock.script({ parts: [{ type: 'text', text: 'first answer' }] });
   const first = await runCodex(home, key, workspace(), ['first']);
   t.equal(first.code, 0, first.stderr.slice(-1000));
-  // The test config lets Codex retry nothing (stream_max_retries = 0): the refusal is final.
-  const refused = await runCodex(home, key, workspace(), ['second']);
+  // The test config lets Codex retry nothing (stream_max_retries = 0): the refusal is final. Its
+  // request must land in a window already spent: spend one just before Codex starts, and go again
+  // (at most 3 times) when a loaded machine made Codex slow enough to reach the next window.
+  let refused = first;
+  for (let attempt = 0; attempt < 3 && refused.code === 0; attempt++) {
+    await freshWindow();
+    tc.mock.script({ parts: [{ type: 'text', text: 'spent' }] });
+    t.equal((await ask(tc.cluster.baseUrl, key)).status, 200, 'the window\'s one request');
+    refused = await runCodex(home, key, workspace(), ['second']);
+  }
   t.not(refused.code, 0);
   t.match(refused.stderr, /rate limit exceeded: Rate limit reached for this API key on requests \(1 per 4s window\): try again in \ds/, 'Codex shows RouterHub\'s message');
   await sleep(WINDOW_MS - (Date.now() % WINDOW_MS) + 50);
+  tc.mock.script({ parts: [{ type: 'text', text: 'second answer' }] });
   const recovered = await runCodex(home, key, workspace(), ['second']);
   t.equal(recovered.code, 0, recovered.stderr.slice(-1000));
   t.match(recovered.stdout, /second answer/);
 
   // With its default retries Codex waits the delay named in the message and goes on by itself.
   writeFileSync(join(home, 'config.toml'), readFileSync(join(home, 'config.toml'), 'utf8').replace('stream_max_retries = 0', 'stream_max_retries = 2'));
-  tc.mock.script({ parts: [{ type: 'text', text: 'third answer' }] }, { parts: [{ type: 'text', text: 'fourth answer' }] });
-  t.equal((await runCodex(home, key, workspace(), ['third'])).code, 0);
-  const waited = await runCodex(home, key, workspace(), ['fourth']);
+  let waited = first;
+  for (let attempt = 0; attempt < 3 && !/Reconnecting/.test(waited.stderr); attempt++) {
+    await freshWindow();
+    tc.mock.script({ parts: [{ type: 'text', text: 'spent' }] }, { parts: [{ type: 'text', text: 'fourth answer' }] });
+    t.equal((await ask(tc.cluster.baseUrl, key)).status, 200, 'the window\'s one request');
+    waited = await runCodex(home, key, workspace(), ['fourth']);
+  }
   t.equal(waited.code, 0, waited.stderr.slice(-1000));
   t.match(waited.stderr, /Reconnecting\.\.\. 1\/2/, 'it retried once, after the delay');
   t.match(waited.stdout, /fourth answer/);
