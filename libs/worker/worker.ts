@@ -10,7 +10,7 @@ import { requestBodyUnavailable, responseTimeout, responseUndeliverable, workerC
 import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
-import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
+import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { countTokens, metrics } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
@@ -227,11 +227,12 @@ export class Worker {
     const deployment = trace.deployment ? deploymentId(trace.deployment) : null;
     const billed = superseded ? null : trace.billed;
     const usage = billed?.usage ?? null;
-    const cost = usage ? costMicroUsd(usage, trace.deployment?.pricing ?? job.plan.pricing) : 0;
+    const pricing = trace.deployment?.pricing ?? job.plan.pricing;
+    const cost = usage ? costMicroUsd(usage, pricing) : 0;
     if (billed) {
       metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
-      countTokens(job.plan.model, billed.usage);
-      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, estimated: billed.estimated });
+      countTokens(job.plan.model, deployment ?? 'none', billed.usage);
+      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, cacheSavingsMicroUsd: cacheSavingsMicroUsd(billed.usage, pricing), estimated: billed.estimated });
     }
     const t = out.terminal;
     const status: RequestRecord['status'] = t === null ? 'cancelled' : t[0] === F.Failed ? 'failed' : t[0] === F.Completed && t[2] ? 'incomplete' : 'completed';
