@@ -23,6 +23,8 @@ export interface Deployment {
   max_output_tokens?: number;
   /** This deployment's price when it differs from the model's (a fallback may cost more). */
   pricing?: Pricing;
+  /** Anthropic: how long the prompt-cache breakpoints live (default 5m; 1h writes cost 2× input). */
+  prompt_cache_ttl?: '5m' | '1h';
 }
 
 /** How the ledger and the request log name a deployment. */
@@ -142,6 +144,7 @@ const schema = {
                 headers: { type: 'object', additionalProperties: { type: 'string' } },
                 max_output_tokens: { type: 'integer', minimum: 1 },
                 pricing: pricingSchema,
+                prompt_cache_ttl: { enum: ['5m', '1h'] },
               },
             },
           },
