@@ -5,6 +5,7 @@
 // not stored; the store keeps its total under its bound.
 import Redis from 'ioredis';
 import t from 'tap';
+import { freePort } from '../../deploy/cluster';
 import type { MockTurn } from '../../libs/providers/mock/script';
 import type { ResponsesRequest } from '../../libs/protocol/types';
 import { responseCacheKey, ResponseCacheStore } from '../../libs/store/response-cache';
@@ -17,14 +18,18 @@ const MAX_ENTRY_BYTES = 8 * 1024;
 let tc: TestCluster;
 let redis: Redis;
 let probe: LedgerProbe;
+/** The one worker's Prometheus metrics (WORKER_METRICS_PORT). */
+let workerMetrics: string;
 
 t.before(async () => {
+  const metricsPort = await freePort();
+  workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   tc = await startTestCluster(() => [
     { id: 'cache/on', response_cache: { ttl_s: 60 }, deployments: [{ provider: 'openai-responses' }] },
     { id: 'cache/anthropic', response_cache: { ttl_s: 60 }, deployments: [{ provider: 'anthropic' }] },
     { id: 'cache/tools', response_cache: { ttl_s: 60, tool_outputs: true }, deployments: [{ provider: 'openai-chat' }] },
     { id: 'cache/plain', deployments: [{ provider: 'openai-responses' }] },
-  ], { env: { ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES: String(MAX_ENTRY_BYTES) } });
+  ], { workers: 1, env: { ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES: String(MAX_ENTRY_BYTES), WORKER_METRICS_PORT: String(metricsPort) } });
   redis = new Redis(tc.cluster.redisUrl);
   probe = new LedgerProbe(redis, await keyIdOf(redis, tc.key));
 });
@@ -110,6 +115,18 @@ t.test('the ledger and the request log: hits under the response-cache deployment
   const log = (await admin('/api/v1/requests?model=cache/on&limit=10')).body.data as Array<Record<string, unknown>>;
   t.match(log.find((r) => r.cache === 'hit'), { deployment: 'response-cache', status: 'completed', input_tokens: 0, cost: 0 });
   t.match(log.find((r) => r.cache === 'miss'), { input_tokens: 500, cached_tokens: 100 });
+});
+
+t.test('worker metrics: input, cached and written input per model and deployment, and the response cache\'s results', async (t) => {
+  const text = await (await fetch(workerMetrics)).text();
+  const value = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const deployment = `model="cache/on",deployment="openai-responses/on-0@${new URL(tc.mock.url).host}"`;
+  t.equal(value('routerhub_input_tokens_total', deployment), 500, 'the miss\'s input');
+  t.equal(value('routerhub_cached_input_tokens_total', deployment), 100, 'of which cached: a 20% hit rate');
+  t.equal(value('routerhub_cache_write_tokens_total', deployment), 0);
+  t.equal(value('routerhub_input_tokens_total', 'model="cache/on",deployment="response-cache"'), 0, 'hits add no tokens');
+  t.ok(value('routerhub_response_cache_total', 'model="cache/on",result="hit"') >= 2);
+  t.equal(value('routerhub_response_cache_total', 'model="cache/on",result="stored"'), 1);
 });
 
 t.test('per request: x-routerhub-cache: on caches a model the catalog does not; off and no header do not', async (t) => {
