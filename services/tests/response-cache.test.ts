@@ -7,6 +7,7 @@ import Redis from 'ioredis';
 import t from 'tap';
 import { freePort } from '../../deploy/cluster';
 import type { MockTurn } from '../../libs/providers/mock/script';
+import { chunks } from '../../libs/providers/replay';
 import type { ResponsesRequest } from '../../libs/protocol/types';
 import { responseCacheKey, ResponseCacheStore } from '../../libs/store/response-cache';
 import { api, postResponses, sleep, startTestCluster, terminals, waitUntil, type ClientResult, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
@@ -182,6 +183,17 @@ t.test('requests carrying tool outputs are not cached unless asked (header, or t
   t.equal((await ask(tools)).headers.get('x-routerhub-cache'), 'miss');
   await waitForHit(tools);
   t.equal(tc.mock.requests.length, 4, 'the catalog\'s tool_outputs: true caches them');
+});
+
+t.test('hosted-tool output passed through from the upstream (a web_search_call) replays too', async (t) => {
+  const body = fresh('cache/on');
+  tc.mock.script({ parts: [], recorded: chunks('openai-responses', 'rh-web-search-call.chunks.txt') });
+  const miss = await ask(body);
+  t.ok(miss.events.some((e) => e.data.type.startsWith('response.web_search_call.')), 'the upstream\'s hosted-tool events');
+  const hit = await waitForHit(body);
+  t.equal(tc.mock.requests.length, 1);
+  t.same(content(hit.events, responseOf(hit).id), content(miss.events, responseOf(miss).id), 'the same events, the hosted tool\'s included');
+  t.same(responseOf(hit).output, responseOf(miss).output.map((i) => ({ ...i })), 'the same output');
 });
 
 t.test('not stored: a response over the entry bound, one cut short, one that failed', async (t) => {
