@@ -118,14 +118,14 @@ t.test('the ledger and the request log: hits under the response-cache deployment
   t.match(log.find((r) => r.cache === 'miss'), { input_tokens: 500, cached_tokens: 100 });
 });
 
-t.test('worker metrics: input, cached and written input per model and deployment, and the response cache\'s results', async (t) => {
+t.test('worker metrics: input and cached tokens per model and deployment, and the response cache\'s results', async (t) => {
   const text = await (await fetch(workerMetrics)).text();
   const value = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const deployment = `model="cache/on",deployment="openai-responses/on-0@${new URL(tc.mock.url).host}"`;
-  t.equal(value('routerhub_input_tokens_total', deployment), 500, 'the miss\'s input');
-  t.equal(value('routerhub_cached_input_tokens_total', deployment), 100, 'of which cached: a 20% hit rate');
-  t.equal(value('routerhub_cache_write_tokens_total', deployment), 0);
-  t.equal(value('routerhub_input_tokens_total', 'model="cache/on",deployment="response-cache"'), 0, 'hits add no tokens');
+  t.equal(value('routerhub_tokens_total', `${deployment},type="input"`), 500, 'the miss\'s input');
+  t.equal(value('routerhub_tokens_total', `${deployment},type="cached"`), 100, 'of which cached: a 20% hit rate');
+  t.notOk(/routerhub_tokens_total\{[^}]*type="cache_write"/.test(text), 'no cache writes: no series');
+  t.notOk(/routerhub_tokens_total\{[^}]*deployment="response-cache"/.test(text), 'hits add no tokens');
   t.ok(value('routerhub_response_cache_total', 'model="cache/on",result="hit"') >= 2);
   t.equal(value('routerhub_response_cache_total', 'model="cache/on",result="stored"'), 1);
 });
@@ -194,6 +194,19 @@ t.test('hosted-tool output passed through from the upstream (a web_search_call) 
   t.equal(tc.mock.requests.length, 1);
   t.same(content(hit.events, responseOf(hit).id), content(miss.events, responseOf(miss).id), 'the same events, the hosted tool\'s included');
   t.same(responseOf(hit).output, responseOf(miss).output.map((i) => ({ ...i })), 'the same output');
+});
+
+t.test('a request pinned to a deployment (npm run doctor) is never answered from the response cache', async (t) => {
+  const body = fresh('cache/on');
+  const pin = { 'x-routerhub-deployment': `openai-responses/on-0@${new URL(tc.mock.url).host}` };
+  tc.mock.script({ parts: [{ type: 'text', text: 'checked' }] }, { parts: [{ type: 'text', text: 'checked again' }] });
+  for (let i = 0; i < 2; i++) {
+    const r = await postResponses(tc.cluster.baseUrl, tc.adminKey, body, { headers: pin });
+    t.equal(r.status, 200);
+    t.equal(r.headers.get('x-routerhub-cache'), null, 'not cached');
+    await sleep(200);
+  }
+  t.equal(tc.mock.requests.length, 2, 'both checked the deployment');
 });
 
 t.test('not stored: a response over the entry bound, one cut short, one that failed', async (t) => {
