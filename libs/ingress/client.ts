@@ -21,8 +21,13 @@ export interface ClientOptions {
   onDrop: () => void;
 }
 
+/** Asks for the response cache (request) and tells its verdict (answer: hit, miss, bypass). */
+export const CACHE_HEADER = 'x-routerhub-cache';
+
 export class ClientResponse implements ResponseListener {
   aborted = false;
+  /** The response cache's verdict, once the worker sent it (before anything else of the answer). */
+  private cacheStatus: string | null = null;
   private committed = false;
   private ended = false;
   private backlog: string[] = [];
@@ -55,6 +60,9 @@ export class ClientResponse implements ResponseListener {
     for (const f of frames) {
       switch (f[0]) {
         case F.Accepted:
+          continue;
+        case F.CacheStatus:
+          this.cacheStatus = f[1];
           continue;
         case F.Started:
           started = true;
@@ -92,6 +100,10 @@ export class ClientResponse implements ResponseListener {
   /** `stream: false`: the whole response as one JSON object once the terminal frame arrives. */
   private collect(frames: Frame[]): void {
     for (const f of frames) {
+      if (f[0] === F.CacheStatus) {
+        this.cacheStatus = f[1];
+        continue;
+      }
       if (f[0] === F.Failed) return this.error(f[2], f[1], f[3]);
       this.rs.frame(f);
       if (f[0] === F.Completed) {
@@ -113,6 +125,7 @@ export class ClientResponse implements ResponseListener {
     this.res.cork(() => {
       this.res.writeStatus(status).writeHeader('content-type', type).writeHeader('x-request-id', this.rs.id);
       for (const [name, value] of this.opts.headers) this.res.writeHeader(name, value);
+      if (this.cacheStatus) this.res.writeHeader(CACHE_HEADER, this.cacheStatus);
       if (retryAfter !== null) this.res.writeHeader('retry-after', String(retryAfter));
       this.res.end(body);
     });
@@ -128,6 +141,7 @@ export class ClientResponse implements ResponseListener {
         .writeHeader('cache-control', 'no-cache')
         .writeHeader('x-request-id', this.rs.id);
       for (const [name, value] of this.opts.headers) this.res.writeHeader(name, value);
+      if (this.cacheStatus) this.res.writeHeader(CACHE_HEADER, this.cacheStatus);
     });
     return this.rs.start();
   }

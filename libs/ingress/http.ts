@@ -3,7 +3,7 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { allDeploymentsRateLimited, deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
+import { allDeploymentsRateLimited, deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, invalidCacheHeader, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
@@ -18,7 +18,8 @@ import { metrics, registry } from '../telemetry/metrics';
 import { redact } from '../telemetry/secrets';
 import { failSpan, startResponseSpan, traceparentOf } from '../telemetry/tracing';
 import { F } from '../wire/frames';
-import { ClientResponse } from './client';
+import { CACHE_MODES, type CacheMode } from '../wire/job';
+import { CACHE_HEADER, ClientResponse } from './client';
 import type { Dispatcher } from './dispatch';
 import type { ReadinessReport } from './readiness';
 
@@ -90,6 +91,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   // A deployment named by a management key (npm run doctor checks each deployment through the cluster).
   const pinned = req.getHeader(DEPLOYMENT_HEADER);
   const session = req.getHeader('session_id') || req.getHeader('session-id') || req.getHeader('x-session-id');
+  const cacheHeader = req.getHeader(CACHE_HEADER);
   let client: ClientResponse | null = null;
   let requestId: string | null = null;
   let admission: Admission | null = null;
@@ -144,6 +146,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         const model = request.model;
         if (request.stream === true) streamedAs = model;
         admitted.checkModel(model);
+        const responseCache = cacheMode(cacheHeader);
         // A pinned request (npm run doctor) checks its one deployment whatever health says of it.
         const deployments = opts.catalog.get(model)?.deployments ?? [];
         const routed = pinned ? opts.catalog.plan(model) : opts.catalog.plan(model, { conversation: conversationKey(request, session), preferred: reasoningDeployment(request, deployments), health: opts.health });
@@ -179,6 +182,8 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
           userAgent: userAgent || undefined,
           body: raw,
           plan,
+          // A pinned request checks its deployment (npm run doctor): never answered from the response cache.
+          ...(pinned ? { responseCache: 'off' as const } : responseCache ? { responseCache } : {}),
           deadline: Date.now() + opts.maxResponseMs,
           traceparent: traceparentOf(span),
         }, client);
@@ -229,6 +234,14 @@ function failStreamAtOnce(res: HttpResponse, err: HttpError, model: string, star
     stream: true, maxBacklogBytes, startedAt, headers: err.headers, onDone: () => undefined, onDrop: () => undefined,
   });
   client.onFrames([[F.Started], [F.Failed, err.body, err.status, err.retryAfterSeconds]]);
+}
+
+/** The client's `x-routerhub-cache` header: on, off or include-tool-outputs; absent: the catalog decides. */
+function cacheMode(header: string): CacheMode | undefined {
+  if (header === '') return undefined;
+  const mode = header.trim().toLowerCase();
+  if ((CACHE_MODES as readonly string[]).includes(mode)) return mode as CacheMode;
+  throw invalidCacheHeader(CACHE_HEADER, header, CACHE_MODES);
 }
 
 /** The route plan narrowed to the deployment a management key named: no failover, so each one is checked alone. */

@@ -61,6 +61,10 @@ export function modelNotFound(model: string): HttpError {
   return new HttpError(404, `The model '${model}' does not exist on this RouterHub. Model names look like 'provider/model-name' (e.g. 'openai/gpt-5.3-codex'); GET /v1/models lists the ones available.`, 'invalid_request_error', 'model_not_found', 'model');
 }
 
+export function invalidCacheHeader(header: string, value: string, modes: readonly string[]): HttpError {
+  return new HttpError(400, `The ${header} header is "${value}"; it may be ${modes.join(', ')} (on: answer identical requests from the response cache; include-tool-outputs: also requests that carry tool outputs; off: never), or left out to follow the model's setting.`, 'invalid_request_error', 'invalid_cache_header', header);
+}
+
 // The API key and its limits.
 
 export function missingApiKey(): HttpError {

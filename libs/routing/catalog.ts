@@ -23,6 +23,8 @@ export interface Deployment {
   max_output_tokens?: number;
   /** This deployment's price when it differs from the model's (a fallback may cost more). */
   pricing?: Pricing;
+  /** Anthropic: how long the prompt-cache breakpoints live (default 5m; 1h writes cost 2× input). */
+  prompt_cache_ttl?: '5m' | '1h';
 }
 
 /** How the ledger and the request log name a deployment. */
@@ -59,7 +61,12 @@ export interface ModelEntry {
   health?: Partial<HealthSettings>;
   /** false: spread requests by weight at random instead of keeping a conversation on one deployment. */
   affinity?: boolean;
+  /** Identical requests to this model are answered from the response cache (libs/worker/response-cache.ts). */
+  response_cache?: ResponseCachePolicy;
 }
+
+/** `ttl_s`: how long an entry lives; `tool_outputs`: also cache requests that carry tool outputs. */
+export interface ResponseCachePolicy { ttl_s?: number; tool_outputs?: boolean }
 
 /** What the ingress hands a worker: the deployments to try, in order. */
 export interface RoutePlan {
@@ -72,6 +79,8 @@ export interface RoutePlan {
   pool?: string[];
   /** Set when no deployment is left because every one is rate limited: the soonest one is free in this many seconds. */
   retryAfterSeconds?: number;
+  /** The model's response-cache setting, when the catalog enables it. */
+  responseCache?: ResponseCachePolicy;
 }
 
 /** What shapes one request's plan besides the catalog. */
@@ -113,6 +122,11 @@ const schema = {
           context_window: { type: 'integer', minimum: 1 },
           max_output_tokens: { type: 'integer', minimum: 1 },
           reasoning: { type: 'boolean' },
+          response_cache: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { ttl_s: { type: 'integer', minimum: 1 }, tool_outputs: { type: 'boolean' } },
+          },
           affinity: { type: 'boolean' },
           health: {
             type: 'object',
@@ -142,6 +156,7 @@ const schema = {
                 headers: { type: 'object', additionalProperties: { type: 'string' } },
                 max_output_tokens: { type: 'integer', minimum: 1 },
                 pricing: pricingSchema,
+                prompt_cache_ttl: { enum: ['5m', '1h'] },
               },
             },
           },
@@ -227,7 +242,7 @@ export class ModelCatalog {
       ordered.push(...(conversation ? rendezvousOrder(groups.get(p)!, conversation) : weightedOrder(groups.get(p)!, random)));
     }
     const now = opts.now ?? Date.now();
-    let plan: RoutePlan = { model: id, deployments: ordered, pricing: model.pricing ?? null, health: { ...DEFAULT_HEALTH, ...model.health }, pool: model.deployments.map(deploymentId) };
+    let plan: RoutePlan = { model: id, deployments: ordered, pricing: model.pricing ?? null, health: { ...DEFAULT_HEALTH, ...model.health }, pool: model.deployments.map(deploymentId), ...(model.response_cache ? { responseCache: model.response_cache } : {}) };
     if (opts.health) plan = byHealth(plan, opts.health, now);
     // The reasoning's maker goes first when usable and of the best usable priority: a conversation
     // that failed over to a fallback comes back to the primary (and reasons afresh) once it recovers.

@@ -35,6 +35,8 @@ export interface RequestRecord {
   cost: number;
   time_to_first_token_ms: number | null;
   duration_ms: number;
+  /** The response cache's verdict when the request was cached: hit (answered from it), miss, bypass (it carried tool outputs). */
+  cache?: 'hit' | 'miss' | 'bypass';
   /** Only when the operator logs bodies. */
   request_body?: string;
   output_text?: string;

@@ -25,9 +25,11 @@ export interface UsageBucket {
   reasoning_tokens: number;
   /** USD. */
   cost: number;
+  /** USD prompt caching saved: cache reads at the full input price less their price, less the write premium. */
+  cache_savings: number;
 }
 
-const COUNTS = ['requests', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'cost_micro_usd', 'cache_write_tokens'] as const;
+const COUNTS = ['requests', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'cost_micro_usd', 'cache_write_tokens', 'cache_savings_micro_usd'] as const;
 
 export async function usageReport(redis: Redis, q: UsageQuery): Promise<Array<Record<string, string> & UsageBucket>> {
   const days = daysBetween(q.from, q.to);
@@ -55,7 +57,7 @@ export async function usageReport(redis: Redis, q: UsageQuery): Promise<Array<Re
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, s]) => ({
       [field]: name,
-      requests: s[0], input_tokens: s[1], cached_tokens: s[2], cache_write_tokens: s[6], output_tokens: s[3], reasoning_tokens: s[4], cost: s[5] / 1e6,
+      requests: s[0], input_tokens: s[1], cached_tokens: s[2], cache_write_tokens: s[6], output_tokens: s[3], reasoning_tokens: s[4], cost: s[5] / 1e6, cache_savings: s[7] / 1e6,
     }) as Record<string, string> & UsageBucket);
 }
 

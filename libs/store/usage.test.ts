@@ -1,7 +1,7 @@
 // What a response costs: fresh input, cache reads, cache writes and output, each at its price.
 import t from 'tap';
 import type { Usage } from '../protocol/types';
-import { costMicroUsd } from './usage';
+import { cacheSavingsMicroUsd, costMicroUsd } from './usage';
 
 const usage = (input: number, cached: number, written: number, output: number): Usage => ({
   input_tokens: input,
@@ -25,4 +25,13 @@ t.test('a catalog without cache prices charges cached and written input as input
 
 t.test('no pricing: nothing charged', async (t) => {
   t.equal(costMicroUsd(usage(1000, 0, 0, 10), null), 0);
+});
+
+t.test('savings: reads at the full price less their price, less the premium of writes', async (t) => {
+  const sonnet = { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 };
+  t.equal(cacheSavingsMicroUsd(usage(10_000, 6_000, 0, 100), sonnet), Math.round(6_000 * (3 - 0.3)));
+  t.equal(cacheSavingsMicroUsd(usage(10_000, 6_000, 3_000, 100), sonnet), Math.round(6_000 * 2.7 - 3_000 * 0.75));
+  t.equal(cacheSavingsMicroUsd(usage(4_000, 0, 4_000, 10), sonnet), -3_000, 'a first turn that only writes costs more than no caching');
+  t.equal(cacheSavingsMicroUsd(usage(4_000, 2_000, 0, 10), { input: 1, output: 2 }), 0, 'no cached price: nothing saved');
+  t.equal(cacheSavingsMicroUsd(usage(4_000, 2_000, 0, 10), null), 0);
 });

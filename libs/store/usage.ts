@@ -20,6 +20,8 @@ export interface UsageTotals {
   reasoning_tokens: number;
   /** Cost in millionths of a US dollar (integer, so sums are exact). */
   cost_micro_usd: number;
+  /** What prompt caching saved (cacheSavingsMicroUsd), in micro-USD. */
+  cache_savings_micro_usd: number;
   /** Of `requests`, those whose usage RouterHub estimated (metering.ts). */
   estimated: number;
 }
@@ -35,6 +37,7 @@ for _, row in ipairs({KEYS[1], KEYS[3]}) do
   redis.call('HINCRBY', row, 'cost_micro_usd', ARGV[5])
   if ARGV[12] == '1' then redis.call('HINCRBY', row, 'estimated', 1) end
   if ARGV[13] ~= '0' then redis.call('HINCRBY', row, 'cache_write_tokens', ARGV[13]) end
+  if ARGV[14] ~= '0' then redis.call('HINCRBY', row, 'cache_savings_micro_usd', ARGV[14]) end
 end
 redis.call('SADD', KEYS[4], ARGV[6])
 for _, spend in ipairs({KEYS[5], KEYS[6]}) do
@@ -54,6 +57,8 @@ export interface UsageEntry {
   deployment: string;
   usage: Usage;
   costMicroUsd: number;
+  /** What prompt caching saved on it (cacheSavingsMicroUsd); default 0. */
+  cacheSavingsMicroUsd?: number;
   /** The usage is RouterHub's estimate, not the provider's count. */
   estimated?: boolean;
   at?: Date;
@@ -86,6 +91,17 @@ export function costMicroUsd(usage: Usage, pricing: Pricing | null): number {
   );
 }
 
+/**
+ * What prompt caching saved on one response, in micro-USD: cache reads at the full input price
+ * minus what they cost, less the premium paid for cache writes (negative when writes outweigh reads).
+ */
+export function cacheSavingsMicroUsd(usage: Usage, pricing: Pricing | null): number {
+  if (!pricing) return 0;
+  const cached = usage.input_tokens_details.cached_tokens;
+  const written = usage.input_tokens_details.cache_write_tokens ?? 0;
+  return Math.round(cached * (pricing.input - (pricing.cached_input ?? pricing.input)) - written * ((pricing.cache_write_input ?? pricing.input) - pricing.input));
+}
+
 export class UsageLedger {
   /** `rateWindowMs`: the rpm/tpm window (ROUTERHUB_RATE_WINDOW_MS), shared with the ingress's limits. */
   constructor(private readonly redis: Redis, private readonly rateWindowMs = 60_000) {}
@@ -104,7 +120,7 @@ export class UsageLedger {
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
       usage.output_tokens_details.reasoning_tokens, e.costMicroUsd,
       member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs, e.estimated ? 1 : 0,
-      usage.input_tokens_details.cache_write_tokens ?? 0,
+      usage.input_tokens_details.cache_write_tokens ?? 0, e.cacheSavingsMicroUsd ?? 0,
     );
     return done === 1;
   }
@@ -115,7 +131,7 @@ export class UsageLedger {
     return {
       requests: n('requests'), input_tokens: n('input_tokens'), cached_tokens: n('cached_tokens'), cache_write_tokens: n('cache_write_tokens'),
       output_tokens: n('output_tokens'), reasoning_tokens: n('reasoning_tokens'), cost_micro_usd: n('cost_micro_usd'),
-      estimated: n('estimated'),
+      cache_savings_micro_usd: n('cache_savings_micro_usd'), estimated: n('estimated'),
     };
   }
 }

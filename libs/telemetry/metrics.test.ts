@@ -52,12 +52,13 @@ t.test('every Grafana expression names metrics and labels the registry has', asy
   }
 });
 
-t.test('tokens are counted by type; zero counts add no series', async (t) => {
+t.test('tokens are counted by type and deployment; zero counts add no series', async (t) => {
   metrics.tokens.reset();
-  countTokens('openai/gpt-5', { input_tokens: 100, input_tokens_details: { cached_tokens: 40 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 12 } });
-  countTokens('openai/gpt-5', { input_tokens: 10, output_tokens: 5 });
-  const values = (await metrics.tokens.get()).values.map((v) => [v.labels.type, v.value]);
-  t.same(Object.fromEntries(values), { input: 110, cached: 40, output: 35, reasoning: 12 });
+  countTokens('openai/gpt-5', 'primary', { input_tokens: 100, input_tokens_details: { cached_tokens: 40 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 12 } });
+  countTokens('openai/gpt-5', 'primary', { input_tokens: 10, output_tokens: 5 });
+  countTokens('openai/gpt-5', 'backup', { input_tokens: 7, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 7 }, output_tokens: 1 });
+  const values = (await metrics.tokens.get()).values.map((v) => [`${v.labels.deployment} ${v.labels.type}`, v.value]);
+  t.same(Object.fromEntries(values), { 'primary input': 110, 'primary cached': 40, 'primary output': 35, 'primary reasoning': 12, 'backup input': 7, 'backup cache_write': 7, 'backup output': 1 });
 });
 
 t.test('failover causes are a fixed set, whatever the upstream said', async (t) => {

@@ -26,7 +26,9 @@ export const metrics = {
   usageRecords: new Counter({ name: 'routerhub_usage_records_total', help: 'Ledger lines written by workers, by basis: the provider\'s usage, or RouterHub\'s estimate (a stream cancelled or broken before the provider\'s usage arrived)', labelNames: ['basis'], registers: [registry] }),
   usageRecordsLost: new Counter({ name: 'routerhub_usage_records_lost_total', help: 'Ledger lines a worker gave up writing because Redis refused them for longer than the retry bound (each is also logged with its usage)', registers: [registry] }),
   failovers: new Counter({ name: 'routerhub_failovers_total', help: 'Upstream attempts that failed before output and moved to the next deployment, by the deployment that failed and why (cause: rate_limit, auth, model_not_found, overloaded, connection, stream_failed, server_error, other)', labelNames: ['provider', 'deployment', 'cause'], registers: [registry] }),
-  tokens: new Counter({ name: 'routerhub_tokens_total', help: 'Tokens billed by workers, by catalog model and type (input includes cached and cache_write; output includes reasoning)', labelNames: ['model', 'type'], registers: [registry] }),
+  // cached / input per model and deployment is the prompt-cache hit rate.
+  tokens: new Counter({ name: 'routerhub_tokens_total', help: 'Tokens billed by workers, by catalog model, the deployment that served (response-cache: a response-cache hit) and type (input includes cached and cache_write; output includes reasoning)', labelNames: ['model', 'deployment', 'type'], registers: [registry] }),
+  responseCache: new Counter({ name: 'routerhub_response_cache_total', help: 'Response-cache lookups and stores by model and result: hit, miss, bypass (a request with tool outputs), stored, too_large (not stored: over the entry bound), error (Redis refused: served uncached)', labelNames: ['model', 'result'], registers: [registry] }),
   upstreamFirstByte: new Histogram({
     name: 'routerhub_upstream_time_to_first_byte_seconds', help: 'From sending an upstream request to the first byte of its answer (status line and headers), by deployment',
     labelNames: ['deployment'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [registry],
@@ -48,12 +50,12 @@ export const metrics = {
 };
 
 /** Token counts of one billed response, as `routerhub_tokens_total` types. */
-export function countTokens(model: string, usage: { input_tokens: number; output_tokens: number; input_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } }): void {
+export function countTokens(model: string, deployment: string, usage: { input_tokens: number; output_tokens: number; input_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } }): void {
   const counts: Array<[string, number | undefined]> = [
     ['input', usage.input_tokens], ['cached', usage.input_tokens_details?.cached_tokens], ['cache_write', usage.input_tokens_details?.cache_write_tokens],
     ['output', usage.output_tokens], ['reasoning', usage.output_tokens_details?.reasoning_tokens],
   ];
-  for (const [type, n] of counts) if (n) metrics.tokens.inc({ model, type }, n);
+  for (const [type, n] of counts) if (n) metrics.tokens.inc({ model, deployment, type }, n);
 }
 
 /**

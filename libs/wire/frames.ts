@@ -32,6 +32,8 @@ export const F = {
    * `response.output_item.done` carries the item that the Response object's `output` holds.
    */
   PassThrough: 12,
+  /** The response cache's verdict (hit, miss, bypass), sent before Started: the ingress puts it in a header. */
+  CacheStatus: 13,
 } as const;
 
 export type Frame =
@@ -48,7 +50,11 @@ export type Frame =
   | [typeof F.Failed, error: ApiError, httpStatus: number, retryAfterSeconds: number | null, usage?: Usage | null]
   | [typeof F.Keepalive]
   | [typeof F.ResponseFields, fields: Record<string, unknown>]
-  | [typeof F.PassThrough, outputIndex: number, event: PassThroughEvent];
+  | [typeof F.PassThrough, outputIndex: number, event: PassThroughEvent]
+  | [typeof F.CacheStatus, status: CacheStatus];
+
+/** The response cache's verdict, in the client's `x-routerhub-cache` answer header. */
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
 
 export type TerminalFrame = Extract<Frame, [typeof F.Completed | typeof F.Failed, ...unknown[]]>;
 

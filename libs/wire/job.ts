@@ -1,6 +1,10 @@
 // One job on `rh.job.<pool>`: everything a stateless worker needs to serve one response.
 import type { RoutePlan } from '../routing/catalog';
 
+/** What a client's `x-routerhub-cache` header may ask of the response cache. */
+export const CACHE_MODES = ['on', 'off', 'include-tool-outputs'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+
 export interface Job {
   /** The response id the client sees (`resp_…`); also the last token of `replyTo`. */
   id: string;
@@ -20,6 +24,8 @@ export interface Job {
   body?: Uint8Array;
   pull?: BodyPull;
   plan: RoutePlan;
+  /** The client's `x-routerhub-cache` header: on, off, include-tool-outputs (absent: the catalog decides). */
+  responseCache?: CacheMode;
   /** Epoch ms after which the worker gives up. */
   deadline: number;
   /** W3C traceparent of the ingress span. */

@@ -22,6 +22,8 @@ export class FrameBatcher implements FrameSink {
   terminal: Frame | null = null;
   /** Output text deltas, kept only when the operator logs bodies (null: not kept). */
   outputText: string[] | null = null;
+  /** Sees each batch as it leaves, for the response cache (null: not cached). */
+  recorder: { add(frames: Frame[]): void } | null = null;
 
   constructor(
     private readonly publish: (data: Uint8Array) => void,
@@ -57,6 +59,7 @@ export class FrameBatcher implements FrameSink {
     const frames = this.pending;
     this.pending = [];
     this.lastSent = Date.now();
+    this.recorder?.add(frames);
     this.publishBounded(frames);
   }
 

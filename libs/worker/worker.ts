@@ -10,16 +10,18 @@ import { requestBodyUnavailable, responseTimeout, responseUndeliverable, workerC
 import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
-import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
+import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { countTokens, metrics } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
-import { decode, encode, F, failedFrame } from '../wire/frames';
+import { ResponseCacheStore } from '../store/response-cache';
+import { decode, encode, F, failedFrame, type CacheStatus } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
 import { meter } from './metering';
 import { DeploymentHealth } from '../routing/health';
+import { hitUsage, ResponseCache, type ResponseCacheSettings } from './response-cache';
 import { newTrace, runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
@@ -47,7 +49,11 @@ export interface WorkerOptions {
   healthPollMs?: number;
   /** false: deployment health is neither recorded nor used (every plan is tried in order). */
   deploymentHealth?: boolean;
+  responseCache?: ResponseCacheSettings & { maxTotalBytes: number };
 }
+
+/** How the ledger and the request log name the response cache when it answered. */
+export const RESPONSE_CACHE_DEPLOYMENT = 'response-cache';
 
 interface Running { controller: AbortController; out: FrameBatcher }
 
@@ -84,10 +90,13 @@ export class Worker {
   private readonly health: DeploymentHealth | undefined;
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
+  private readonly responseCache: ResponseCache | null;
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
     this.requestLog = new RequestLog(redis, opts.requestLog);
+    const rc = opts.responseCache;
+    this.responseCache = rc ? new ResponseCache(new ResponseCacheStore(redis, rc.maxTotalBytes), rc, opts.log) : null;
     this.health = opts.deploymentHealth === false ? undefined : new DeploymentHealth(redis, { pollMs: opts.healthPollMs ?? 2000, probeMs: opts.headersTimeoutMs });
   }
 
@@ -154,14 +163,16 @@ export class Worker {
     this.adjustIntake();
     const span = startChildSpan(`chat ${job.plan.model}`, job.traceparent, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': job.plan.model, 'gen_ai.response.id': job.id });
     let requestBody: string | undefined;
+    let cacheStatus: CacheStatus | null = null;
     this.bodyOf(job)
       .then(
         (body) => {
           job.body = body;
           requestBody = this.opts.logBodies ? body.toString('utf8') : undefined;
           // Under the job's span, the upstream calls (undici instrumentation) join the response's trace.
-          return withSpan(span, () => runJob({ job: job as Job & { body: Uint8Array }, out, signal: controller.signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace, health: this.health, workerId: this.id }))
-            .then(() => {
+          return withSpan(span, () => this.serve(job as Job & { body: Uint8Array }, out, controller.signal, trace))
+            .then((status) => {
+              cacheStatus = status;
               // Stopped (client gone, deadline, shutdown): the provider worked on it all the same.
               if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               // Stopped by the worker itself, not by the client: the client still needs a terminal event.
@@ -173,7 +184,7 @@ export class Worker {
               if (trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               if (!controller.signal.aborted) out.send(failedFrame(workerCrashed(err.message), trace.billed?.usage ?? null));
             })
-            .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED, span));
+            .then(() => this.record(job, out, trace, startedAt, requestBody, controller.signal.reason === SUPERSEDED, span, cacheStatus));
         },
         (err: Error) => {
           // Nothing reached a provider: no usage, only the client's terminal event.
@@ -192,6 +203,29 @@ export class Worker {
         metrics.workerJobs.set(this.running.size);
         this.adjustIntake();
       });
+  }
+
+  /**
+   * Answers from the response cache when the request is cached and stored (the frames the first
+   * client got, zero usage), else runs the job, recording a cached request's frames to store them
+   * once it completed. Resolves with the cache's verdict (null: the request is not cached).
+   */
+  private async serve(job: Job & { body: Uint8Array }, out: FrameBatcher, signal: AbortSignal, trace: JobTrace): Promise<CacheStatus | null> {
+    const cached = this.responseCache ? await this.responseCache.lookup(job, job.body) : null;
+    if (signal.aborted) return cached?.status ?? null;
+    if (cached) out.push([F.CacheStatus, cached.status]);
+    if (cached?.status === 'hit') {
+      out.push([F.Started]);
+      for (const frame of cached.frames) out.push(frame);
+      const usage = hitUsage();
+      trace.billed = { usage, estimated: false };
+      out.send([F.Completed, usage, null]);
+      return 'hit';
+    }
+    if (cached?.status === 'miss') out.recorder = cached.recorder;
+    await runJob({ job, out, signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace, health: this.health, workerId: this.id });
+    if (cached?.status === 'miss' && !signal.aborted) this.responseCache!.keep(job, cached, out.terminal);
+    return cached?.status ?? null;
   }
 
   /**
@@ -222,16 +256,18 @@ export class Worker {
    * another worker serves it) is billed by that worker; the per-response marker would drop it anyway,
    * but it must not win the race against the line of the response the client saw.
    */
-  private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean, span: Span): void {
+  private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean, span: Span, cache: CacheStatus | null): void {
     const accountId = job.accountId ?? 'default';
-    const deployment = trace.deployment ? deploymentId(trace.deployment) : null;
+    // A hit is a ledger line with zero tokens under this deployment name: the usage API counts them.
+    const deployment = cache === 'hit' ? RESPONSE_CACHE_DEPLOYMENT : trace.deployment ? deploymentId(trace.deployment) : null;
     const billed = superseded ? null : trace.billed;
     const usage = billed?.usage ?? null;
-    const cost = usage ? costMicroUsd(usage, trace.deployment?.pricing ?? job.plan.pricing) : 0;
+    const pricing = trace.deployment?.pricing ?? job.plan.pricing;
+    const cost = usage ? costMicroUsd(usage, pricing) : 0;
     if (billed) {
       metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
-      countTokens(job.plan.model, billed.usage);
-      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, estimated: billed.estimated });
+      countTokens(job.plan.model, deployment ?? 'none', billed.usage);
+      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, cacheSavingsMicroUsd: cacheSavingsMicroUsd(billed.usage, pricing), estimated: billed.estimated });
     }
     const t = out.terminal;
     const status: RequestRecord['status'] = t === null ? 'cancelled' : t[0] === F.Failed ? 'failed' : t[0] === F.Completed && t[2] ? 'incomplete' : 'completed';
@@ -256,6 +292,7 @@ export class Worker {
       cost: cost / 1e6,
       time_to_first_token_ms: trace.firstOutputAt === null ? null : Math.round(trace.firstOutputAt - startedAt),
       duration_ms: Math.round(performance.now() - startedAt),
+      ...(cache ? { cache } : {}),
       ...(requestBody !== undefined ? { request_body: requestBody, output_text: out.outputText?.join('') ?? '' } : {}),
     };
     this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));

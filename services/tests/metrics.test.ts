@@ -50,13 +50,13 @@ t.test('a failover and a served response: cause, tokens, upstream timings and re
   t.equal(r.events.at(-1)?.data.type, 'response.completed');
   const worker = `http://127.0.0.1:${workerPort}`;
   // The ledger line (and its token counts) is written after the terminal frame.
-  t.ok(await waitUntil(async () => valueOf(await scrape(`${worker}/metrics`), 'routerhub_tokens_total{model="test/metered",type="input"}') > 0, 5000));
+  t.ok(await waitUntil(async () => valueOf(await scrape(`${worker}/metrics`), 'routerhub_tokens_total{model="test/metered",deployment="fallback",type="input"}') > 0, 5000));
   const w = await scrape(`${worker}/metrics`);
   t.equal(valueOf(w, 'routerhub_failovers_total{provider="openai-responses",deployment="primary",cause="rate_limit"}'), 1);
-  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",type="input"}'), 200);
-  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",type="cached"}'), 64);
-  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",type="output"}'), 30);
-  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",type="reasoning"}'), 10);
+  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",deployment="fallback",type="input"}'), 200);
+  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",deployment="fallback",type="cached"}'), 64);
+  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",deployment="fallback",type="output"}'), 30);
+  t.equal(valueOf(w, 'routerhub_tokens_total{model="test/metered",deployment="fallback",type="reasoning"}'), 10);
   t.equal(valueOf(w, 'routerhub_upstream_time_to_first_byte_seconds_count{deployment="primary"}'), 1);
   t.equal(valueOf(w, 'routerhub_upstream_time_to_first_byte_seconds_count{deployment="fallback"}'), 1);
   t.equal(valueOf(w, 'routerhub_upstream_duration_seconds_count{deployment="primary",result="failed"}'), 1);

@@ -31,6 +31,11 @@ runProcess(log, async () => {
     ledgerRetryMs: Number(env.ROUTERHUB_LEDGER_RETRY_MS ?? 120_000),
     healthPollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
     deploymentHealth: env.ROUTERHUB_DEPLOYMENT_HEALTH !== 'off',
+    responseCache: {
+      defaultTtlS: Number(env.ROUTERHUB_RESPONSE_CACHE_TTL_S ?? 3600),
+      maxEntryBytes: Number(env.ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES ?? 1024 * 1024),
+      maxTotalBytes: Number(env.ROUTERHUB_RESPONSE_CACHE_MAX_BYTES ?? 256 * 1024 * 1024),
+    },
   });
   worker.start();
   if (env.WORKER_METRICS_PORT) {

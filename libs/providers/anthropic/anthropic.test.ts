@@ -297,7 +297,8 @@ t.test('request: history with calls, outputs, custom calls, images and foreign r
   ]);
   t.same(results.content, [
     { type: 'tool_result', tool_use_id: 'call_1', content: 'a.txt' },
-    { type: 'tool_result', tool_use_id: 'call_2', content: [{ type: 'text', text: 'goal' }, { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/' } }] },
+    // The end of the previous request (the turn before the last assistant turn): a cache breakpoint.
+    { type: 'tool_result', tool_use_id: 'call_2', content: [{ type: 'text', text: 'goal' }, { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/' } }], cache_control: { type: 'ephemeral' } },
   ]);
   t.same(patchCall.content, [{ type: 'tool_use', id: 'call_3', name: 'apply_patch', input: { input: '*** Begin Patch\n*** End Patch\n' } }]);
   t.same(last.content.map((b) => b.type), ['tool_result', 'text'], 'tool results first in a user turn');

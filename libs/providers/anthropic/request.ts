@@ -25,7 +25,7 @@ const EMPTY_SCHEMA = { type: 'object', properties: {} };
 // ---------------------------------------------------------------------------------------------
 // Messages API request shapes (only what RouterHub sends).
 
-interface CacheControl { type: 'ephemeral' }
+export interface CacheControl { type: 'ephemeral'; ttl?: '1h' }
 type ImageSource = { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
 type DocumentSource = ImageSource | { type: 'text'; media_type: 'text/plain'; data: string };
 export interface TextBlock { type: 'text'; text: string; cache_control?: CacheControl }
@@ -90,7 +90,7 @@ export function toAnthropicRequest(req: ResponsesRequest, deployment: Deployment
   // Thinking accepts no temperature and only top_p ≥ 0.95; recent models reject temperature and top_p together.
   if (typeof req.temperature === 'number' && budget === null) body.temperature = req.temperature;
   else if (typeof req.top_p === 'number' && (budget === null || req.top_p >= 0.95)) body.top_p = req.top_p;
-  addCacheBreakpoints(body);
+  addCacheBreakpoints(body, deployment.prompt_cache_ttl);
   return body;
 }
 
@@ -289,19 +289,36 @@ export function toAnthropicToolChoice(choice: ResponsesRequest['tool_choice'], p
   return { type: 'auto', ...single };
 }
 
+/** Anthropic reads and writes its prompt cache at these marks; it accepts at most this many per request. */
+export const MAX_CACHE_BREAKPOINTS = 4;
+
 /**
- * Prompt caching: breakpoints on the stable prefix (tools, then system) and on the conversation so
- * far, so that the next turn of the same thread reads it back (3 of Anthropic's 4 breakpoints).
+ * Prompt caching for Codex's growing history (Anthropic renders tools, then system, then messages):
+ * marks on the last tool and the last system block (the stable prefix), on the end of the previous
+ * request (the last block of the user turn before the latest assistant turn: this request reads what
+ * that one wrote, however many blocks the assistant added since, where Anthropic's own lookback stops
+ * at 20), and on the end of this one (written for the next). All share one TTL, so the rule that
+ * longer TTLs come first always holds.
  */
-function addCacheBreakpoints(body: AnthropicRequest): void {
-  const mark: CacheControl = { type: 'ephemeral' };
+export function addCacheBreakpoints(body: AnthropicRequest, ttl?: '5m' | '1h'): void {
+  const mark = (): CacheControl => (ttl === '1h' ? { type: 'ephemeral', ttl: '1h' } : { type: 'ephemeral' });
+  const marks: Array<{ cache_control?: CacheControl }> = [];
   const lastTool = body.tools?.[body.tools.length - 1];
-  if (lastTool) lastTool.cache_control = mark;
+  if (lastTool) marks.push(lastTool);
   const lastSystem = body.system?.[body.system.length - 1];
-  if (lastSystem) lastSystem.cache_control = mark;
-  const lastMessage = body.messages[body.messages.length - 1];
-  const lastBlock = lastMessage?.content.filter((b): b is CacheableBlock => b.type !== 'thinking' && b.type !== 'redacted_thinking').pop();
-  if (lastBlock) lastBlock.cache_control = mark;
+  if (lastSystem) marks.push(lastSystem);
+  const { messages } = body;
+  const lastAssistant = messages.map((m) => m.role).lastIndexOf('assistant');
+  const previousEnd = lastAssistant > 0 ? lastCacheable(messages[lastAssistant - 1]) : undefined;
+  if (previousEnd) marks.push(previousEnd);
+  const end = lastCacheable(messages[messages.length - 1]);
+  if (end && end !== previousEnd) marks.push(end);
+  for (const block of marks.slice(0, MAX_CACHE_BREAKPOINTS)) block.cache_control = mark();
+}
+
+/** Thinking blocks cannot carry cache_control. */
+function lastCacheable(message: AnthropicMessage | undefined): CacheableBlock | undefined {
+  return message?.content.filter((b): b is CacheableBlock => b.type !== 'thinking' && b.type !== 'redacted_thinking').pop();
 }
 
 export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {

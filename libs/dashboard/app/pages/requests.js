@@ -19,7 +19,8 @@ function Details({ r, keyName, onClose }) {
       <dt>Model</dt><dd>${r.model}</dd>
       <dt>Served by</dt><dd>${r.deployment ?? 'no deployment'}</dd>
       <dt>Status</dt><dd>${r.status}${r.error_code ? ` (${r.error_code})` : ''}</dd>
-      <dt>Tokens</dt><dd>input ${fmtInt(r.input_tokens)} (cached ${fmtInt(r.cached_tokens)}), output ${fmtInt(r.output_tokens)} (reasoning ${fmtInt(r.reasoning_tokens)})</dd>
+      <dt>Tokens</dt><dd>input ${fmtInt(r.input_tokens)} (cached ${fmtInt(r.cached_tokens)}${r.cache_write_tokens ? `, written to the cache ${fmtInt(r.cache_write_tokens)}` : ''}), output ${fmtInt(r.output_tokens)} (reasoning ${fmtInt(r.reasoning_tokens)})</dd>
+      ${r.cache ? html`<dt>Response cache</dt><dd>${r.cache === 'hit' ? 'hit: answered from the response cache, no provider call' : r.cache === 'bypass' ? 'bypass: the request carried tool outputs' : 'miss'}</dd>` : null}
       <dt>Cost</dt><dd>${fmtUsd(r.cost)}</dd>
       <dt>Time to first token</dt><dd>${fmtMs(r.time_to_first_token_ms)}</dd>
       <dt>Duration</dt><dd>${fmtMs(r.duration_ms)}</dd>

@@ -1,4 +1,5 @@
-// Usage: requests, tokens and cost per day for a range, by model (with the prompt-cache share) and
+// Usage: requests, tokens and cost per day for a range, by model (with the prompt-cache share and
+// what the cache saved) and
 // by key, read from GET /api/v1/usage. The totals are the sums of the API's day buckets.
 import { useState } from 'preact/hooks';
 import { get, qs } from '../api.js';
@@ -15,7 +16,7 @@ function days(from, to) {
   return out;
 }
 
-const sum = (rows, f) => rows.reduce((s, r) => s + r[f], 0);
+const sum = (rows, f) => rows.reduce((s, r) => s + (r[f] ?? 0), 0);
 
 function Totals({ rows }) {
   const items = [
@@ -25,6 +26,7 @@ function Totals({ rows }) {
     ['Output tokens', fmtInt(sum(rows, 'output_tokens')), 'output_tokens'],
     ['Reasoning tokens', fmtInt(sum(rows, 'reasoning_tokens')), 'reasoning_tokens'],
     ['Cost', fmtUsd(sum(rows, 'cost')), 'cost'],
+    ['Saved by prompt caching', fmtUsd(sum(rows, 'cache_savings')), 'cache_savings'],
   ];
   return html`<dl class="totals" aria-label="Totals for the range">${items.map(([k, v, id]) => html`<div><dt>${k}</dt><dd data-testid=${`total-${id}`}>${v}</dd></div>`)}</dl>`;
 }
@@ -32,13 +34,13 @@ function Totals({ rows }) {
 function Breakdown({ title, rows, nameField, names = {}, cacheShare }) {
   return html`<table class="data" aria-label=${title}>
     <caption>${title}</caption>
-    <thead><tr><th scope="col">${nameField === 'model' ? 'Model' : 'Key'}</th><th scope="col">Requests</th><th scope="col">Input</th><th scope="col">Cached</th><th scope="col">Output</th><th scope="col">Reasoning</th>${cacheShare ? html`<th scope="col">Cache share</th>` : null}<th scope="col">Cost</th></tr></thead>
+    <thead><tr><th scope="col">${nameField === 'model' ? 'Model' : 'Key'}</th><th scope="col">Requests</th><th scope="col">Input</th><th scope="col">Cached</th><th scope="col">Output</th><th scope="col">Reasoning</th>${cacheShare ? html`<th scope="col">Cache share</th><th scope="col">Cache saved</th>` : null}<th scope="col">Cost</th></tr></thead>
     <tbody>
-      ${rows.length === 0 ? html`<tr><td colspan="8">No usage in this range.</td></tr>` : null}
+      ${rows.length === 0 ? html`<tr><td colspan=${cacheShare ? 9 : 7}>No usage in this range.</td></tr>` : null}
       ${rows.map((r) => html`<tr>
         <th scope="row">${names[r[nameField]] ?? r[nameField]}</th>
         <td>${fmtInt(r.requests)}</td><td>${fmtInt(r.input_tokens)}</td><td>${fmtInt(r.cached_tokens)}</td><td>${fmtInt(r.output_tokens)}</td><td>${fmtInt(r.reasoning_tokens)}</td>
-        ${cacheShare ? html`<td>${fmtPct(r.input_tokens ? r.cached_tokens / r.input_tokens : null)}</td>` : null}
+        ${cacheShare ? html`<td>${fmtPct(r.input_tokens ? r.cached_tokens / r.input_tokens : null)}</td><td>${fmtUsd(r.cache_savings ?? 0)}</td>` : null}
         <td>${fmtUsd(r.cost)}</td>
       </tr>`)}
     </tbody>
