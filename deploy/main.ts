@@ -1,26 +1,27 @@
 // `npm start`: the whole local cluster in the foreground, with what a Codex user needs printed.
 import { join } from 'node:path';
+import { loadSettings } from '../libs/config/settings';
 import { generateKey } from '../libs/store/keys';
 import { paths, startCluster } from './cluster';
 
 async function main(): Promise<void> {
-  const env = process.env;
-  const devKey = env.ROUTERHUB_DEV_KEY || generateKey();
+  const settings = loadSettings();
+  const devKey = settings.ROUTERHUB_DEV_KEY ?? generateKey();
   const cluster = await startCluster({
-    port: Number(env.PORT ?? 8080),
-    workers: Number(env.ROUTERHUB_WORKERS ?? 2),
-    natsUrl: env.NATS_URL,
-    redisUrl: env.REDIS_URL,
+    port: settings.PORT,
+    workers: settings.ROUTERHUB_WORKERS,
+    natsUrl: settings.NATS_URL,
+    redisUrl: settings.REDIS_URL,
     devKey,
-    adminKey: env.ROUTERHUB_ADMIN_KEY || undefined,
-    adminEmail: env.ROUTERHUB_ADMIN_EMAIL || undefined,
-    adminPassword: env.ROUTERHUB_ADMIN_PASSWORD || undefined,
-    dashboardPort: Number(env.ROUTERHUB_DASHBOARD_PORT || 0),
-    modelsPath: env.ROUTERHUB_MODELS,
+    adminKey: settings.ROUTERHUB_ADMIN_KEY,
+    adminEmail: settings.ROUTERHUB_ADMIN_EMAIL,
+    adminPassword: settings.ROUTERHUB_ADMIN_PASSWORD,
+    dashboardPort: settings.ROUTERHUB_DASHBOARD_PORT,
+    modelsPath: settings.ROUTERHUB_MODELS,
     redisDir: join(paths.ROOT, '.routerhub', 'redis'),
     stdio: 'inherit',
   });
-  const model = env.ROUTERHUB_DEFAULT_MODEL ?? 'routerhub/demo';
+  const model = settings.ROUTERHUB_DEFAULT_MODEL;
   const admin = cluster.firstAdmin;
   const adminLine = admin
     ? `\n  admin      ${admin.email}  password ${admin.password ?? '(ROUTERHUB_ADMIN_PASSWORD)'}   (the first admin, shown once: sign in with POST /api/v1/session)`
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   process.stdout.write(`
 RouterHub is running.
   base URL   ${cluster.baseUrl}/v1
-  dev key    ${env.ROUTERHUB_DEV_KEY ? '(the one in ROUTERHUB_DEV_KEY: a key given to RouterHub is never printed)' : `${devKey}   (generated; set ROUTERHUB_DEV_KEY to keep one)`}
+  dev key    ${settings.ROUTERHUB_DEV_KEY ? '(the one in ROUTERHUB_DEV_KEY: a key given to RouterHub is never printed)' : `${devKey}   (generated; set ROUTERHUB_DEV_KEY to keep one)`}
   dashboard  ${cluster.dashboardUrl}   (control API: ${cluster.dashboardUrl}/api/v1/)${adminLine}
   NATS       ${cluster.natsUrl}
   Redis      ${cluster.redisUrl}
@@ -36,7 +37,7 @@ RouterHub is running.
   models     curl -s ${cluster.baseUrl}/v1/models -H "Authorization: Bearer $ROUTERHUB_API_KEY"
 
 Use it from Codex CLI:
-  export ROUTERHUB_API_KEY=${env.ROUTERHUB_DEV_KEY ? "\"$ROUTERHUB_DEV_KEY\"" : devKey}
+  export ROUTERHUB_API_KEY=${settings.ROUTERHUB_DEV_KEY ? "\"$ROUTERHUB_DEV_KEY\"" : devKey}
   and put this in ~/.codex/config.toml:
 
 model = "${model}"

@@ -2,6 +2,7 @@
 // spends anything: JSON.parse itself is iterative in V8, but a worker's JSON.stringify and every
 // translator recurse, so a body nested a few thousand levels deep must never leave the ingress.
 // One walk over the parsed document, with recursion that stops at the depth limit.
+import { SETTINGS } from '../config/settings';
 import { arrayTooLong, type HttpError, nestedTooDeep, stringTooLong } from './errors';
 
 export interface InputLimits {
@@ -19,32 +20,25 @@ export interface InputLimits {
 
 /**
  * Far above what Codex sends (`input` 4 levels deep, tool schemas up to 9, ~10–20 tools, thousands of
- * items in a long session, tool outputs of a few hundred KB, image data URLs of a few MB).
+ * items in a long session, tool outputs of a few hundred KB, image data URLs of a few MB): the
+ * settings' defaults (libs/config/settings.ts, which also validates what an operator sets).
  */
 export const DEFAULT_INPUT_LIMITS: InputLimits = {
-  maxDepth: 64,
-  maxToolSchemaDepth: 32,
-  maxInputItems: 20_000,
-  maxTools: 512,
-  maxStringLength: 4 * 1024 * 1024,
+  maxDepth: SETTINGS.ROUTERHUB_MAX_JSON_DEPTH.default,
+  maxToolSchemaDepth: SETTINGS.ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH.default,
+  maxInputItems: SETTINGS.ROUTERHUB_MAX_INPUT_ITEMS.default,
+  maxTools: SETTINGS.ROUTERHUB_MAX_TOOLS.default,
+  maxStringLength: SETTINGS.ROUTERHUB_MAX_STRING_LENGTH.default,
 };
 
 /** The setting (environment variable) of each bound, named in the answers that refuse a request. */
-export const INPUT_LIMIT_SETTINGS: Record<keyof InputLimits, string> = {
+export const INPUT_LIMIT_SETTINGS: Record<keyof InputLimits, keyof typeof SETTINGS> = {
   maxDepth: 'ROUTERHUB_MAX_JSON_DEPTH',
   maxToolSchemaDepth: 'ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH',
   maxInputItems: 'ROUTERHUB_MAX_INPUT_ITEMS',
   maxTools: 'ROUTERHUB_MAX_TOOLS',
   maxStringLength: 'ROUTERHUB_MAX_STRING_LENGTH',
 };
-
-/** The limits, once each is known to be a positive integer: a typo (NaN) would switch a bound off. */
-export function checkedInputLimits(limits: InputLimits): InputLimits {
-  for (const [name, setting] of Object.entries(INPUT_LIMIT_SETTINGS) as Array<[keyof InputLimits, string]>) {
-    if (!Number.isSafeInteger(limits[name]) || limits[name] < 1) throw new Error(`${setting} must be a positive integer, not ${limits[name]}`);
-  }
-  return limits;
-}
 
 /** Throws the HttpError (400) of the first bound the request exceeds. */
 export function checkInputBounds(doc: object, limits: InputLimits): void {

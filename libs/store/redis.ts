@@ -1,11 +1,8 @@
 import Redis from 'ioredis';
 
-/** How long a Redis command may take before it fails (ROUTERHUB_REDIS_TIMEOUT_MS). */
-export const DEFAULT_REDIS_TIMEOUT_MS = 1000;
-
 export interface RedisOptions {
   /**
-   * Every command fails after this long without an answer, so that a hung Redis (paused, a dead
+   * Every command fails after this long without an answer (ROUTERHUB_REDIS_TIMEOUT_MS), so that a hung Redis (paused, a dead
    * link) fails a request promptly instead of hanging it. The connection itself stays and heals.
    */
   commandTimeoutMs?: number;
@@ -27,11 +24,6 @@ export function connectRedis(url: string, opts: RedisOptions = {}): Redis {
   return redis;
 }
 
-/** ROUTERHUB_REDIS_TIMEOUT_MS, or the default. */
-export function redisTimeoutMs(env: Record<string, string | undefined>): number {
-  const v = Number(env.ROUTERHUB_REDIS_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_REDIS_TIMEOUT_MS;
-}
 
 /**
  * Whether Redis answers a PING within `timeoutMs`. The answer is kept for `cacheMs` and concurrent

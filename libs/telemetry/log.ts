@@ -11,6 +11,7 @@ export interface Log {
   /** Fields and a message, e.g. the one line per response. */
   info(fields: Record<string, unknown>, msg: string): void;
   warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
 }
 
 let root: pino.Logger | null = null;
@@ -30,6 +31,7 @@ export function logger(role: string): Log {
   const log = ((msg: string) => child.info(redact(msg))) as Log;
   log.info = (fields, msg) => child.info(fields, redact(msg));
   log.warn = (fields, msg) => child.warn(fields, redact(msg));
+  log.error = (fields, msg) => child.error(fields, redact(msg));
   return log;
 }
 

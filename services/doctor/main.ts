@@ -3,32 +3,32 @@
 // the dashboard when REDIS_URL is set, and exits 1 when a deployment needs a fix.
 import { join } from 'node:path';
 import { confirmUsage, formatReport, runDoctor } from '../../libs/doctor/report';
+import { loadSettings } from '../../libs/config/settings';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
 import { saveDoctorRun } from '../../libs/store/doctor';
 import { connectRedis } from '../../libs/store/redis';
 import { RequestLog } from '../../libs/store/requests';
 
-const env = process.env;
-
 async function main(): Promise<number> {
-  const key = env.ROUTERHUB_API_KEY;
+  const settings = loadSettings();
+  const key = settings.ROUTERHUB_API_KEY;
   if (!key) {
     console.error('Set ROUTERHUB_API_KEY to a management key (`npm run keys -- create --admin --name doctor`): doctor pins each request to one deployment, which only management keys may do.');
     return 2;
   }
-  const baseUrl = (env.ROUTERHUB_URL ?? `http://127.0.0.1:${env.PORT ?? 8080}`).replace(/\/+$/, '').replace(/\/v1$/, '');
-  const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
+  const baseUrl = (settings.ROUTERHUB_URL ?? `http://127.0.0.1:${settings.PORT}`).replace(/\/+$/, '').replace(/\/v1$/, '');
+  const catalogPath = settings.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
   const catalog = ModelCatalog.load(catalogPath, FAMILIES);
-  const only = env.ROUTERHUB_DOCTOR_MODELS?.split(',').map((m) => m.trim()).filter(Boolean);
+  const only = settings.ROUTERHUB_DOCTOR_MODELS.length > 0 ? settings.ROUTERHUB_DOCTOR_MODELS : null;
   const checked = only ? new ModelCatalog(catalog.models.filter((m) => only.includes(m.id))) : catalog;
   console.log(`Checking ${checked.models.reduce((n, m) => n + m.deployments.length, 0)} deployments of ${checked.models.length} models (${catalogPath}) through ${baseUrl}…\n`);
-  const run = await runDoctor(checked, { baseUrl, key, timeoutMs: Number(env.ROUTERHUB_DOCTOR_TIMEOUT_MS ?? 120_000) });
+  const run = await runDoctor(checked, { baseUrl, key, timeoutMs: settings.ROUTERHUB_DOCTOR_TIMEOUT_MS });
   // With the cluster's Redis: usage RouterHub had to estimate shows in the request log, and the run
   // goes to the dashboard's Models page.
-  const redis = env.REDIS_URL ? connectRedis(env.REDIS_URL) : null;
+  const redis = settings.REDIS_URL ? connectRedis(settings.REDIS_URL) : null;
   try {
-    if (redis) await confirmUsage(run, checked, new RequestLog(redis, { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 }));
+    if (redis) await confirmUsage(run, checked, new RequestLog(redis, { maxEntries: settings.ROUTERHUB_REQUEST_LOG_MAX, maxAgeMs: settings.ROUTERHUB_REQUEST_LOG_DAYS * 86_400_000 }));
     console.log(formatReport(run));
     if (redis) {
       await saveDoctorRun(redis, run);

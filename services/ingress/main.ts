@@ -1,73 +1,73 @@
 // Ingress process: wiring only (libs/ingress holds the logic).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadSettings } from '../../libs/config/settings';
 import { Limits } from '../../libs/control/admission';
 import { Dispatcher } from '../../libs/ingress/dispatch';
 import { startIngress } from '../../libs/ingress/http';
-import { checkedInputLimits, DEFAULT_INPUT_LIMITS } from '../../libs/protocol/bounds';
 import { FAMILIES } from '../../libs/providers/index';
 import { deploymentId, ModelCatalog } from '../../libs/routing/catalog';
 import { DeploymentHealth } from '../../libs/routing/health';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
 import { readiness } from '../../libs/ingress/readiness';
-import { connectRedis, redisProbe, redisTimeoutMs } from '../../libs/store/redis';
+import { connectRedis, redisProbe } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { setupTracing } from '../../libs/telemetry/tracing';
 import { connectNats, natsLink } from '../../libs/wire/connect';
 
 const log = logger('ingress');
-const env = process.env;
 // How long /readyz reuses Redis's last PING answer: a load balancer probing every few hundred ms
 // costs Redis one PING per second per ingress.
 const READINESS_CACHE_MS = 1000;
 
 runProcess(log, async () => {
+  const settings = loadSettings();
   setupTracing('routerhub-ingress');
-  const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
+  const catalogPath = settings.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
   const catalog = ModelCatalog.load(catalogPath, FAMILIES);
   for (const warning of catalog.warnings) log(`model catalog ${catalogPath}: ${warning}`);
-  const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-ingress');
-  const redisTimeout = redisTimeoutMs(env);
-  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeout });
+  const nc = await connectNats(settings.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-ingress');
+  const redisTimeout = settings.ROUTERHUB_REDIS_TIMEOUT_MS;
+  const redis = connectRedis(settings.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeout });
   const nats = natsLink(nc);
   const redisAnswers = redisProbe(redis, redisTimeout, READINESS_CACHE_MS);
-  const workerDeadMs = Number(env.ROUTERHUB_WORKER_DEAD_MS ?? 3000);
+  const workerDeadMs = settings.ROUTERHUB_WORKER_DEAD_MS;
   const dispatcher = new Dispatcher(nc, {
-    pool: env.WORKER_POOL ?? 'default',
-    acceptTimeoutMs: Number(env.ROUTERHUB_ACCEPT_TIMEOUT_MS ?? 1000),
-    maxDispatches: Number(env.ROUTERHUB_MAX_DISPATCHES ?? 3),
+    pool: settings.WORKER_POOL,
+    acceptTimeoutMs: settings.ROUTERHUB_ACCEPT_TIMEOUT_MS,
+    maxDispatches: settings.ROUTERHUB_MAX_DISPATCHES,
     workerDeadMs,
   });
   dispatcher.start();
-  const keyCacheMs = Number(env.ROUTERHUB_KEY_CACHE_MS ?? 5000);
+  const keyCacheMs = settings.ROUTERHUB_KEY_CACHE_MS;
   const limits = new Limits(redis, {
-    rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
-    leaseTtlMs: Number(env.ROUTERHUB_LEASE_TTL_MS ?? 15_000),
-    failOpen: env.ROUTERHUB_RATE_LIMITS_FAIL_OPEN === '1',
+    rateWindowMs: settings.ROUTERHUB_RATE_WINDOW_MS,
+    leaseTtlMs: settings.ROUTERHUB_LEASE_TTL_MS,
+    failOpen: settings.ROUTERHUB_RATE_LIMITS_FAIL_OPEN,
     keyCacheMs,
   });
   // Routing reads health from memory; changes arrive by pub/sub (and a poll, in case one was missed).
-  const health = env.ROUTERHUB_DEPLOYMENT_HEALTH === 'off' ? undefined : new DeploymentHealth(redis, {
-    pollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
-    probeMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
+  const health = settings.ROUTERHUB_DEPLOYMENT_HEALTH === 'off' ? undefined : new DeploymentHealth(redis, {
+    pollMs: settings.ROUTERHUB_HEALTH_POLL_MS,
+    probeMs: settings.UPSTREAM_HEADERS_TIMEOUT_MS,
     known: [...new Set(catalog.models.flatMap((m) => m.deployments.map(deploymentId)))],
   });
   const ingress = await startIngress({
-    host: env.HOST ?? '127.0.0.1',
-    port: Number(env.PORT ?? 8080),
-    maxBodyBytes: Number(env.ROUTERHUB_MAX_BODY_BYTES ?? 8 * 1024 * 1024),
-    inputLimits: checkedInputLimits({
-      maxDepth: Number(env.ROUTERHUB_MAX_JSON_DEPTH ?? DEFAULT_INPUT_LIMITS.maxDepth),
-      maxToolSchemaDepth: Number(env.ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH ?? DEFAULT_INPUT_LIMITS.maxToolSchemaDepth),
-      maxInputItems: Number(env.ROUTERHUB_MAX_INPUT_ITEMS ?? DEFAULT_INPUT_LIMITS.maxInputItems),
-      maxTools: Number(env.ROUTERHUB_MAX_TOOLS ?? DEFAULT_INPUT_LIMITS.maxTools),
-      maxStringLength: Number(env.ROUTERHUB_MAX_STRING_LENGTH ?? DEFAULT_INPUT_LIMITS.maxStringLength),
-    }),
-    maxWaitingBytes: Number(env.ROUTERHUB_MAX_WAITING_BYTES ?? 128 * 1024 * 1024),
-    maxBacklogBytes: Number(env.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES ?? 4 * 1024 * 1024),
-    maxResponseMs: Number(env.ROUTERHUB_MAX_RESPONSE_MS ?? 30 * 60_000),
+    host: settings.HOST,
+    port: settings.PORT,
+    maxBodyBytes: settings.ROUTERHUB_MAX_BODY_BYTES,
+    inputLimits: {
+      maxDepth: settings.ROUTERHUB_MAX_JSON_DEPTH,
+      maxToolSchemaDepth: settings.ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH,
+      maxInputItems: settings.ROUTERHUB_MAX_INPUT_ITEMS,
+      maxTools: settings.ROUTERHUB_MAX_TOOLS,
+      maxStringLength: settings.ROUTERHUB_MAX_STRING_LENGTH,
+    },
+    maxWaitingBytes: settings.ROUTERHUB_MAX_WAITING_BYTES,
+    maxBacklogBytes: settings.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES,
+    maxResponseMs: settings.ROUTERHUB_MAX_RESPONSE_MS,
     catalog,
     keys: new KeyStore(redis, keyCacheMs),
     limits,
@@ -80,13 +80,13 @@ runProcess(log, async () => {
       workerDeadMs,
     }),
     health,
-    codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
+    codexInstructions: settings.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(settings.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
   });
-  log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
+  log(`listening on ${settings.HOST}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
 
   return async () => {
     ingress.close();
-    const until = Date.now() + Number(env.INGRESS_STOP_GRACE_MS ?? 5000);
+    const until = Date.now() + settings.INGRESS_STOP_GRACE_MS;
     while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     dispatcher.stop();
     limits.stop();

@@ -1,6 +1,7 @@
 // Worker process: wiring only (libs/worker holds the logic).
 import { createServer } from 'node:http';
-import { connectRedis, redisProbe, redisTimeoutMs } from '../../libs/store/redis';
+import { loadSettings } from '../../libs/config/settings';
+import { connectRedis, redisProbe } from '../../libs/store/redis';
 import { operatorEndpoints } from '../../libs/telemetry/endpoints';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
@@ -9,39 +10,40 @@ import { connectNats, natsLink } from '../../libs/wire/connect';
 import { Worker } from '../../libs/worker/worker';
 
 const log = logger('worker');
-const env = process.env;
 
 runProcess(log, async () => {
+  const settings = loadSettings();
   setupTracing('routerhub-worker', { upstreamCalls: true });
-  const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
-  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeoutMs(env) });
+  const nc = await connectNats(settings.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
+  const redis = connectRedis(settings.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: settings.ROUTERHUB_REDIS_TIMEOUT_MS });
   const worker = new Worker(nc, redis, {
-    pool: env.WORKER_POOL ?? 'default',
-    maxStreams: Number(env.WORKER_MAX_STREAMS ?? 10_000),
-    maxLagMs: Number(env.WORKER_MAX_LAG_MS ?? 500),
-    heartbeatMs: Number(env.WORKER_HEARTBEAT_MS ?? 1000),
-    keepaliveMs: Number(env.ROUTERHUB_KEEPALIVE_MS ?? 10_000),
-    headersTimeoutMs: Number(env.UPSTREAM_HEADERS_TIMEOUT_MS ?? 60_000),
-    idleTimeoutMs: Number(env.UPSTREAM_IDLE_TIMEOUT_MS ?? 600_000),
-    env,
+    pool: settings.WORKER_POOL,
+    maxStreams: settings.WORKER_MAX_STREAMS,
+    maxLagMs: settings.WORKER_MAX_LAG_MS,
+    heartbeatMs: settings.WORKER_HEARTBEAT_MS,
+    keepaliveMs: settings.ROUTERHUB_KEEPALIVE_MS,
+    headersTimeoutMs: settings.UPSTREAM_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: settings.UPSTREAM_IDLE_TIMEOUT_MS,
+    // Provider keys: the variables the catalog names (api_key_env).
+    env: process.env,
     log,
-    rateWindowMs: Number(env.ROUTERHUB_RATE_WINDOW_MS ?? 60_000),
-    requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
-    logBodies: env.ROUTERHUB_LOG_BODIES === '1',
-    ledgerRetryMs: Number(env.ROUTERHUB_LEDGER_RETRY_MS ?? 120_000),
-    healthPollMs: Number(env.ROUTERHUB_HEALTH_POLL_MS ?? 2000),
-    deploymentHealth: env.ROUTERHUB_DEPLOYMENT_HEALTH !== 'off',
+    rateWindowMs: settings.ROUTERHUB_RATE_WINDOW_MS,
+    requestLog: { maxEntries: settings.ROUTERHUB_REQUEST_LOG_MAX, maxAgeMs: settings.ROUTERHUB_REQUEST_LOG_DAYS * 86_400_000 },
+    logBodies: settings.ROUTERHUB_LOG_BODIES,
+    ledgerRetryMs: settings.ROUTERHUB_LEDGER_RETRY_MS,
+    healthPollMs: settings.ROUTERHUB_HEALTH_POLL_MS,
+    deploymentHealth: settings.ROUTERHUB_DEPLOYMENT_HEALTH !== 'off',
     responseCache: {
-      defaultTtlS: Number(env.ROUTERHUB_RESPONSE_CACHE_TTL_S ?? 3600),
-      maxEntryBytes: Number(env.ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES ?? 1024 * 1024),
-      maxTotalBytes: Number(env.ROUTERHUB_RESPONSE_CACHE_MAX_BYTES ?? 256 * 1024 * 1024),
+      defaultTtlS: settings.ROUTERHUB_RESPONSE_CACHE_TTL_S,
+      maxEntryBytes: settings.ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES,
+      maxTotalBytes: settings.ROUTERHUB_RESPONSE_CACHE_MAX_BYTES,
     },
   });
   worker.start();
-  if (env.WORKER_METRICS_PORT) {
+  if (settings.WORKER_METRICS_PORT !== undefined) {
     // /metrics, and /healthz and /readyz for an orchestrator's probes (on HOST: 0.0.0.0 in a container).
     const nats = natsLink(nc);
-    const redisAnswers = redisProbe(redis, redisTimeoutMs(env), 1000);
+    const redisAnswers = redisProbe(redis, settings.ROUTERHUB_REDIS_TIMEOUT_MS, 1000);
     const endpoints = operatorEndpoints(async () => {
       const failed = [
         ...(nats.connected() ? [] : ['NATS is disconnected: no job can arrive']),
@@ -51,12 +53,12 @@ runProcess(log, async () => {
       return { ready: failed.length === 0, failed };
     });
     createServer((req, res) => void endpoints(req, res).then((done) => done || res.writeHead(404).end()))
-      .listen(Number(env.WORKER_METRICS_PORT), env.HOST ?? '127.0.0.1');
+      .listen(settings.WORKER_METRICS_PORT, settings.HOST);
   }
-  log(`worker ${worker.id} ready (pool ${env.WORKER_POOL ?? 'default'})`);
+  log(`worker ${worker.id} ready (pool ${settings.WORKER_POOL})`);
 
   return async () => {
-    await worker.stop(Number(env.WORKER_STOP_GRACE_MS ?? 5000));
+    await worker.stop(settings.WORKER_STOP_GRACE_MS);
     await nc.drain().catch(() => undefined);
     redis.disconnect();
   };
