@@ -21,13 +21,18 @@ export type RawPiece = string | Buffer | { pauseMs: number };
 
 /**
  * Sends `pieces` to 127.0.0.1:`port` and reads until `expect` responses have arrived (then closes),
- * the server closes, or `deadlineMs` passes.
+ * the server closes, or `deadlineMs` passes. With `holdReading`, nothing is read until it settles.
  */
-export function rawExchange(port: number, pieces: RawPiece[], opts: { expect?: number; deadlineMs: number }): Promise<RawExchange> {
+export function rawExchange(port: number, pieces: RawPiece[], opts: { expect?: number; deadlineMs: number; holdReading?: Promise<unknown> }): Promise<RawExchange> {
   const startedAt = Date.now();
   const expect = opts.expect ?? 1;
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
+    // A client that does not read: the server's writes fill the socket buffers and then its own.
+    if (opts.holdReading) {
+      socket.pause();
+      void opts.holdReading.finally(() => socket.resume());
+    }
     let received = Buffer.alloc(0);
     let done = false;
     const finish = (closed: RawExchange['closed'], hung: boolean) => {

@@ -20,6 +20,8 @@ export class MockUpstream {
   /** TCP connections accepted so far (callers should reuse theirs). */
   connections = 0;
   private readonly queue: MockTurn[] = [];
+  /** Turns kept for the request whose body contains a marker (concurrent requests arrive in any order). */
+  private readonly marked = new Map<string, MockTurn>();
   private server!: Server;
   private counter = 0;
   url = '';
@@ -41,14 +43,29 @@ export class MockUpstream {
     this.queue.push(...turns);
   }
 
+  /** The turn for the first request whose raw body contains `marker`, ahead of the queue. */
+  scriptFor(marker: string, turn: MockTurn): void {
+    this.marked.set(marker, turn);
+  }
+
   reset(): void {
     this.queue.length = 0;
+    this.marked.clear();
     this.requests.length = 0;
   }
 
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private markedTurn(raw: string): MockTurn | undefined {
+    for (const [marker, turn] of this.marked) {
+      if (!raw.includes(marker)) continue;
+      this.marked.delete(marker);
+      return turn;
+    }
+    return undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -65,7 +82,7 @@ export class MockUpstream {
     }
     const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false };
     this.requests.push(record);
-    const turn = this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire);
+    const turn = this.markedTurn(raw) ?? this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire);
 
     if (turn.httpError) {
       const e = wire.errorResponse(turn.httpError);
