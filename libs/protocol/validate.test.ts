@@ -42,3 +42,10 @@ t.test('names the field and says what is wrong', async (t) => {
   t.match(rejects({ model: 'a/b', input: 'x', tool_choice: 'sometimes' }), { param: 'tool_choice' });
   t.match(rejects([]), { status: 400 });
 });
+
+t.test('a content part or tool-output part that is not a typed object is refused, not passed to a provider translation', async (t) => {
+  for (const bad of ['', 'x', null, 3, [], { text: 'no type' }]) {
+    t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'user', content: [bad] }] }), { status: 400, param: /^input\[0\]\.content\[0\]/ }, `content part ${JSON.stringify(bad)}`);
+    t.match(rejects({ model: 'a/b', input: [{ type: 'function_call_output', call_id: 'c', output: [bad] }] }), { status: 400, param: /^input\[0\]\.output\[0\]/ }, `output part ${JSON.stringify(bad)}`);
+  }
+});

@@ -4,18 +4,22 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { HttpError } from './errors';
 import type { ResponsesRequest } from './types';
 
+// Every provider's translation reads a content part's fields: a part that is not an object (a string,
+// null) must be refused here, not crash a worker.
+const part = { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } as const;
+
 const item = {
   type: 'object',
   properties: {
     type: { type: 'string' },
     role: { type: 'string', enum: ['user', 'assistant', 'system', 'developer'] },
     // Reasoning items replay `content: null` when there was no raw reasoning text.
-    content: { type: ['string', 'array', 'null'] },
+    content: { type: ['string', 'array', 'null'], items: part },
     call_id: { type: 'string' },
     name: { type: 'string' },
     arguments: { type: 'string' },
     input: { type: 'string' },
-    output: { type: ['string', 'array'] },
+    output: { type: ['string', 'array'], items: part },
   },
 } as const;
 
