@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Set-up shared by `npm start`, `npm test` and `npm run bench`: install what a fresh Debian machine
-// lacks (npm dependencies, nats-server, redis-server; chromium for the dashboard's browser test), then
+// lacks (npm dependencies, nats-server, redis-server; chromium and haproxy for tests), then
 // build (tsc, and the dashboard's web app with esbuild). Idempotent and quick when done.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,20 +38,26 @@ if (missing.length > 0) {
   }
 }
 
-// The dashboard's browser test drives Debian's chromium (playwright-core, no browser download).
-// Only `npm test` needs it: `npm start` goes on without it.
-if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
-  console.log('[setup] installing chromium with apt-get (for the dashboard browser test)');
+// Only `npm test` needs these (`npm start` goes on without them): Debian's chromium for the
+// dashboard's browser test (playwright-core, no browser download), and haproxy for the test of
+// deploy/haproxy.cfg in front of real ingresses.
+const testOnly = [
+  { bin: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard browser test' },
+  { bin: '/usr/sbin/haproxy', pkg: 'haproxy', why: 'the load balancer test (services/tests/headers.test.ts)' },
+];
+for (const { bin, pkg, why } of testOnly) {
+  if (!process.argv.includes('--test') || existsSync(bin)) continue;
+  console.log(`[setup] installing ${pkg} with apt-get (for ${why})`);
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
   try {
-    apt('install', '-y', '-qq', 'chromium');
+    apt('install', '-y', '-qq', pkg);
   } catch {
     try {
       apt('update', '-qq');
-      apt('install', '-y', '-qq', 'chromium');
+      apt('install', '-y', '-qq', pkg);
     } catch {
-      console.error('[setup] could not install chromium: install the Debian package "chromium" by hand to run the dashboard browser test.');
+      console.error(`[setup] could not install ${pkg}: install the Debian package "${pkg}" by hand to run ${why}.`);
       process.exit(1);
     }
   }

@@ -10,7 +10,7 @@ import type { MockTurn } from '../../libs/providers/mock/script';
 import { startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
 import { badEndings, boundedResponses, tally, waitIdle, watchHealth, type BoundedResult } from '../../libs/testing/faults';
 import { addSeenUsage, keyIdOf, LedgerProbe, noUsage, streamedChars } from '../../libs/testing/ledger';
-import { rawExchange, rawRequest } from '../../libs/testing/raw-http';
+import { rawExchange, rawMessage } from '../../libs/testing/raw-http';
 import { estimateInputTokens, tokensOfChars } from '../../libs/worker/metering';
 
 const MODEL = 'fault/model';
@@ -102,7 +102,7 @@ t.test('clients that never read: a large stream is cut off at the backlog bound,
   const holdReading = new Promise<void>((r) => (readAgain = r));
   const neverRead = (marker: string) => {
     const request = JSON.stringify(body(marker));
-    return rawExchange(tc.cluster.port, [rawRequest([
+    return rawExchange(tc.cluster.port, [rawMessage([
       'POST /v1/responses HTTP/1.1', 'Host: 127.0.0.1', `Authorization: Bearer ${tc.key}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(request)}`,
     ], request)], { expect: 1, deadlineMs: DEADLINE_MS, holdReading });
   };

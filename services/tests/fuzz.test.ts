@@ -8,7 +8,7 @@ import { codexRequest } from '../../libs/providers/replay';
 import { startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 import { boundedResponses, openAiErrorShape, SeededRandom, waitIdle, watchHealth, type BoundedResult } from '../../libs/testing/faults';
 import { codexSecondTurn, mutateBody } from '../../libs/testing/fuzz';
-import { rawExchange, rawRequest, type RawExchange, type RawPiece } from '../../libs/testing/raw-http';
+import { rawExchange, rawMessage, type RawExchange, type RawPiece } from '../../libs/testing/raw-http';
 
 const SEED = Number(process.env.ROUTERHUB_FUZZ_SEED ?? 20_261_206);
 const ONLY = process.env.ROUTERHUB_FUZZ_CASE === undefined ? null : Number(process.env.ROUTERHUB_FUZZ_CASE);
@@ -93,8 +93,8 @@ interface RawCase {
 t.test('raw HTTP: bad request lines, lying lengths, chunked bodies, odd headers, slowloris, pipelining, garbage', async (t) => {
   const key = tc.key;
   const valid = JSON.stringify({ model: 'fuzz/responses', input: 'hello', stream: false });
-  const post = (headers: string[], body: string) => rawRequest(['POST /v1/responses HTTP/1.1', 'Host: 127.0.0.1', `Authorization: Bearer ${key}`, 'Content-Type: application/json', ...headers], body);
-  const get = (path: string, headers: string[] = []) => rawRequest([`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...headers]);
+  const post = (headers: string[], body: string) => rawMessage(['POST /v1/responses HTTP/1.1', 'Host: 127.0.0.1', `Authorization: Bearer ${key}`, 'Content-Type: application/json', ...headers], body);
+  const get = (path: string, headers: string[] = []) => rawMessage([`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...headers]);
   const rng = new SeededRandom(SEED);
   const cases: RawCase[] = [
     { name: 'a valid POST, for reference', pieces: [post([`Content-Length: ${valid.length}`], valid)], wellFormed: true },
@@ -124,7 +124,7 @@ t.test('raw HTTP: bad request lines, lying lengths, chunked bodies, odd headers,
     { name: 'HTTP/1.0', pieces: ['GET /healthz HTTP/1.0\r\n\r\n'], wellFormed: true },
     { name: 'absolute-form URL', pieces: [get('http://127.0.0.1/healthz')], wellFormed: true },
     { name: 'OPTIONS *', pieces: ['OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n'], wellFormed: true },
-    { name: 'DELETE /v1/responses', pieces: [rawRequest(['DELETE /v1/responses HTTP/1.1', 'Host: x'])], wellFormed: true },
+    { name: 'DELETE /v1/responses', pieces: [rawMessage(['DELETE /v1/responses HTTP/1.1', 'Host: x'])], wellFormed: true },
     { name: 'a lowercase method', pieces: ['get /healthz HTTP/1.1\r\nHost: x\r\n\r\n'], wellFormed: false },
     { name: 'HTTP/9.9', pieces: ['GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n'], wellFormed: false },
     { name: 'a request line without a version', pieces: ['GET /healthz\r\n\r\n'], wellFormed: false },
