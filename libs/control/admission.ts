@@ -7,7 +7,7 @@
 // The script reads keys it derives from the key record (account, spend, windows): fine on a
 // single Redis (what RouterHub runs), not on Redis Cluster.
 import { randomBytes } from 'node:crypto';
-import { HttpError } from '../protocol/errors';
+import { HttpError, keyStoreUnavailable } from '../protocol/errors';
 import { hashKey, keyByHash, type ApiKeyRecord } from '../store/keys';
 import { nextReset, periodsAt, type LimitReset } from '../store/periods';
 import type { Redis } from '../store/redis';
@@ -208,7 +208,7 @@ export class Limits {
       return { keyId: seen.keyId, accountId: seen.accountId, headers: [], checkModel: () => undefined, release: () => undefined };
     }
     metrics.limitStoreErrors.inc({ outcome: 'closed' });
-    throw new HttpError(503, 'RouterHub cannot check API keys right now (its key store is unreachable). Retry shortly.', 'server_error', 'key_store_unavailable', null, 1);
+    throw keyStoreUnavailable();
   }
 
   private matcher(models: string): (model: string) => boolean {

@@ -3,6 +3,7 @@
 // in after it (services/dashboard/main.ts). Nothing matched: an OpenAI-shaped 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { errorJson, HttpError } from '../protocol/errors';
+import { redact } from '../telemetry/secrets';
 
 /** Takes the request (and answers it) or returns false to let the next handler try. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -14,7 +15,7 @@ export function createDashboardServer(handlers: Handler[], log: (msg: string) =>
       sendError(res, new HttpError(404, `${req.method} ${req.url} is not a RouterHub dashboard route. The control API lives under /api/v1/ (see the README).`, 'invalid_request_error', 'not_found'));
     })().catch((err: Error) => {
       log(`${req.method} ${req.url} failed: ${err.stack ?? err.message}`);
-      if (!res.headersSent) sendError(res, new HttpError(500, `RouterHub dashboard internal error: ${err.message}`, 'server_error', 'internal_error'));
+      if (!res.headersSent) sendError(res, new HttpError(500, `RouterHub dashboard internal error: ${redact(err.message)}`, 'server_error', 'internal_error'));
       else res.destroy();
     });
   });

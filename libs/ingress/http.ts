@@ -3,7 +3,7 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { errorJson, HttpError, statusLine } from '../protocol/errors';
+import { errorJson, HttpError, keyStoreUnavailable, statusLine } from '../protocol/errors';
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
@@ -13,10 +13,12 @@ import type { ModelCatalog } from '../routing/catalog';
 import { codexCatalog } from '../routing/codex-catalog';
 import type { KeyStore } from '../store/keys';
 import { metrics, registry } from '../telemetry/metrics';
+import { redact } from '../telemetry/secrets';
 import { tracer, traceparentOf } from '../telemetry/tracing';
 import { F } from '../wire/frames';
 import { ClientResponse } from './client';
 import type { Dispatcher } from './dispatch';
+import type { ReadinessReport } from './readiness';
 
 export interface IngressOptions {
   host: string;
@@ -34,8 +36,8 @@ export interface IngressOptions {
   /** Key, account and rate checks of /v1/responses (one Redis round trip per request). */
   limits: Limits;
   dispatcher: Dispatcher;
-  /** Readiness of the dependencies (NATS, Redis). */
-  dependencies: () => Record<string, boolean>;
+  /** What /readyz answers (readiness.ts). */
+  readiness: () => Promise<ReadinessReport>;
   /** The system prompt of routed models in the Codex model catalog. */
   codexInstructions: string;
 }
@@ -52,9 +54,8 @@ export function startIngress(opts: IngressOptions): Promise<Ingress> {
   authenticatedGet(app, opts.keys, '/v1/codex/models', JSON.stringify(codexCatalog(opts.catalog, opts.codexInstructions)));
   app.get('/healthz', (res) => sendJson(res, 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
-    const checks = { ...opts.dependencies(), workers: opts.dispatcher.liveWorkers() > 0 };
-    const ready = Object.values(checks).every(Boolean);
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks, live_workers: opts.dispatcher.liveWorkers() });
+    const aborted = watchAbort(res);
+    void opts.readiness().then((report) => !aborted.value && sendJson(res, report.status === 'ready' ? 200 : 503, report));
   });
   app.get('/metrics', (res) => {
     const aborted = watchAbort(res);
@@ -185,7 +186,7 @@ async function authenticate(keys: KeyStore, header: string): Promise<string> {
   try {
     id = await keys.verify(m[1]);
   } catch {
-    throw new HttpError(503, 'RouterHub cannot check API keys right now (its key store is unreachable). Retry shortly.', 'server_error', 'key_store_unavailable');
+    throw keyStoreUnavailable();
   }
   if (!id) throw new HttpError(401, 'Invalid or revoked API key. Check the key in your environment (e.g. ROUTERHUB_API_KEY) or ask the operator for a new one.', 'invalid_request_error', 'invalid_api_key');
   return id;
@@ -226,7 +227,7 @@ function tooLarge(limit: number): HttpError {
 }
 
 function sendError(res: HttpResponse, err: unknown, headers: Array<[string, string]> = []): void {
-  const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${(err as Error).message}`, 'server_error', 'internal_error');
+  const e = err instanceof HttpError ? err : new HttpError(500, `RouterHub internal error: ${redact((err as Error).message)}`, 'server_error', 'internal_error');
   res.cork(() => {
     res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
     if (e.retryAfterSeconds !== null) res.writeHeader('retry-after', String(e.retryAfterSeconds));

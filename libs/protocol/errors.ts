@@ -73,3 +73,8 @@ export function nestedTooDeep(param: string, limit: number, at: string, setting:
 export function requestHeadersTooLarge(maxFields: number, maxBytes: number): HttpError {
   return new HttpError(431, `The request headers are too large for RouterHub: at most ${maxFields} header fields and ${maxBytes} bytes of headers. Send fewer or shorter headers (for Codex, check http_headers and env_http_headers in the provider config).`, 'invalid_request_error', 'request_headers_too_large');
 }
+
+/** 503: Redis, which holds the keys, did not answer within ROUTERHUB_REDIS_TIMEOUT_MS (paused, down, unreachable). */
+export function keyStoreUnavailable(): HttpError {
+  return new HttpError(503, 'RouterHub cannot check API keys right now: its key store (Redis) did not answer in time. Retry shortly.', 'server_error', 'key_store_unavailable', null, 1);
+}

@@ -14,6 +14,7 @@ import { deploymentId, type Deployment } from '../routing/catalog';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
+import { redactError, rememberSecret } from '../telemetry/secrets';
 import { F } from '../wire/frames';
 import type { Job } from '../wire/job';
 import type { FrameBatcher } from './batch';
@@ -72,6 +73,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
       missingKeys.push(deployment.api_key_env);
       continue;
     }
+    rememberSecret(apiKey);
     trace.deployment = deployment;
     const { builder, upstream, inputTokens } = prepare(ctx, deployment, apiKey);
     const failure = await attempt(ctx, deployment, upstream, builder, () => {
@@ -80,6 +82,9 @@ export async function runJob(ctx: RunContext): Promise<void> {
       trace.served = { inputTokens, builder };
     });
     if (ctx.signal.aborted) return;
+    // A provider may quote the key it was sent (an auth error's body): it goes no further.
+    if (failure) redactError(failure.error);
+    if (builder.terminal?.[0] === F.Failed) redactError(builder.terminal[1]);
     const terminal = builder.terminal;
     if (failure || (terminal?.[0] === F.Failed && builder.retryable)) {
       const f = failure ?? { error: terminal![1], httpStatus: terminal![2], retryAfterSeconds: terminal![3], retryable: true } as UpstreamFailure;

@@ -255,6 +255,8 @@ export class Worker {
    */
   private bill(entry: UsageEntry): void {
     const until = Date.now() + (this.opts.ledgerRetryMs ?? 120_000);
+    // Every retry writes the same day and rate window as the first try, whenever it lands.
+    entry.at ??= new Date();
     const write = (async () => {
       for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
         try {

@@ -9,26 +9,34 @@ import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
-import { connectRedis } from '../../libs/store/redis';
+import { readiness } from '../../libs/ingress/readiness';
+import { connectRedis, redisProbe, redisTimeoutMs } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { setupTracing } from '../../libs/telemetry/tracing';
-import { connectNats } from '../../libs/wire/connect';
+import { connectNats, natsLink } from '../../libs/wire/connect';
 
 const log = logger('ingress');
 const env = process.env;
+// How long /readyz reuses Redis's last PING answer: a load balancer probing every few hundred ms
+// costs Redis one PING per second per ingress.
+const READINESS_CACHE_MS = 1000;
 
 runProcess(log, async () => {
   setupTracing('routerhub-ingress');
   const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
   const catalog = ModelCatalog.load(catalogPath, FAMILIES);
   const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-ingress');
-  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redisTimeout = redisTimeoutMs(env);
+  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeout });
+  const nats = natsLink(nc);
+  const redisAnswers = redisProbe(redis, redisTimeout, READINESS_CACHE_MS);
+  const workerDeadMs = Number(env.ROUTERHUB_WORKER_DEAD_MS ?? 3000);
   const dispatcher = new Dispatcher(nc, {
     pool: env.WORKER_POOL ?? 'default',
     acceptTimeoutMs: Number(env.ROUTERHUB_ACCEPT_TIMEOUT_MS ?? 1000),
     maxDispatches: Number(env.ROUTERHUB_MAX_DISPATCHES ?? 3),
-    workerDeadMs: Number(env.ROUTERHUB_WORKER_DEAD_MS ?? 3000),
+    workerDeadMs,
   });
   dispatcher.start();
   const keyCacheMs = Number(env.ROUTERHUB_KEY_CACHE_MS ?? 5000);
@@ -56,7 +64,13 @@ runProcess(log, async () => {
     keys: new KeyStore(redis, keyCacheMs),
     limits,
     dispatcher,
-    dependencies: () => ({ nats: !nc.isClosed(), redis: redis.status === 'ready' }),
+    readiness: () => readiness({
+      natsConnected: nats.connected,
+      redisAnswers,
+      redisTimeoutMs: redisTimeout,
+      liveWorkers: () => dispatcher.liveWorkers(),
+      workerDeadMs,
+    }),
     codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
   });
   log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);

@@ -1,6 +1,6 @@
 // Worker process: wiring only (libs/worker holds the logic).
 import { createServer } from 'node:http';
-import { connectRedis } from '../../libs/store/redis';
+import { connectRedis, redisTimeoutMs } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
 import { registry } from '../../libs/telemetry/metrics';
@@ -14,7 +14,7 @@ const env = process.env;
 runProcess(log, async () => {
   setupTracing('routerhub-worker');
   const nc = await connectNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', 'routerhub-worker');
-  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redis = connectRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { commandTimeoutMs: redisTimeoutMs(env) });
   const worker = new Worker(nc, redis, {
     pool: env.WORKER_POOL ?? 'default',
     maxStreams: Number(env.WORKER_MAX_STREAMS ?? 10_000),
