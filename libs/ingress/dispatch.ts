@@ -18,6 +18,12 @@ export interface DispatchOptions {
   maxDispatches: number;
   /** A worker not heard from for this long is dead, and its responses fail. */
   workerDeadMs: number;
+  /**
+   * A response whose (live) worker sent nothing for this long lost its frames: a worker sends a
+   * keep-alive after ROUTERHUB_KEEPALIVE_MS of silence, so only a loss (e.g. the ending batch sent
+   * while NATS restarted and this ingress was not yet subscribed again) is silent longer.
+   */
+  silenceMs: number;
 }
 
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
@@ -37,6 +43,8 @@ interface Inflight {
   served: number;
   listener: ResponseListener;
   worker: string | null;
+  /** When the last frame batch of this response arrived. */
+  heardAt: number;
   nextSeq: number;
   dispatches: number;
   timer: NodeJS.Timeout | null;
@@ -116,7 +124,7 @@ export class Dispatcher {
    */
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
     const maxPayload = this.maxPayload;
-    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
     let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
     if (!encoded || encoded.byteLength > maxPayload) {
@@ -180,7 +188,8 @@ export class Dispatcher {
   private onBatch(subject: string, data: Uint8Array): void {
     const requestId = requestIdOf(subject);
     const batch = decodeBatch(data);
-    this.workersSeen.set(batch.workerId, Date.now());
+    const now = Date.now();
+    this.workersSeen.set(batch.workerId, now);
     const entry = this.inflight.get(requestId);
     if (!entry) {
       // A response we no longer serve (client gone, or a second worker took a republished job).
@@ -196,6 +205,7 @@ export class Dispatcher {
       this.cancelOn(batch.workerId, requestId, true);
       return;
     }
+    entry.heardAt = now;
     if (batch.seq !== entry.nextSeq) {
       this.fail(requestId, entry, 502, {
         message: `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${entry.nextSeq}, got ${batch.seq}). Retry the request.`,
@@ -215,11 +225,18 @@ export class Dispatcher {
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
       const seen = this.workersSeen.get(entry.worker) ?? 0;
-      if (now - seen <= this.opts.workerDeadMs) continue;
-      this.fail(requestId, entry, 502, {
-        message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
-        type: 'server_error', param: null, code: 'worker_lost',
-      });
+      if (now - seen > this.opts.workerDeadMs) {
+        this.fail(requestId, entry, 502, {
+          message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
+          type: 'server_error', param: null, code: 'worker_lost',
+        });
+      } else if (now - entry.heardAt > this.opts.silenceMs) {
+        this.fail(requestId, entry, 502, {
+          message: `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round((now - entry.heardAt) / 1000)} s, though the worker is alive). Retry the request.`,
+          type: 'server_error', param: null, code: 'frames_lost',
+        });
+        this.cancelOn(entry.worker, requestId);
+      }
     }
     for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
   }

@@ -37,6 +37,7 @@ runProcess(log, async () => {
     acceptTimeoutMs: Number(env.ROUTERHUB_ACCEPT_TIMEOUT_MS ?? 1000),
     maxDispatches: Number(env.ROUTERHUB_MAX_DISPATCHES ?? 3),
     workerDeadMs,
+    silenceMs: Number(env.ROUTERHUB_KEEPALIVE_MS ?? 10_000) + workerDeadMs,
   });
   dispatcher.start();
   const keyCacheMs = Number(env.ROUTERHUB_KEY_CACHE_MS ?? 5000);

@@ -13,6 +13,7 @@ import { addSeenUsage, keyIdOf, LedgerProbe, noUsage } from '../../libs/testing/
 const MODEL = 'fault/model';
 const STREAMS = 24;
 const DEADLINE_MS = 25_000;
+const SILENCE_MS = 2000 + 3000;
 
 let nats: ServerProcess;
 let redisServer: ServerProcess;
@@ -26,7 +27,8 @@ t.before(async () => {
   tc = await startTestCluster(() => [{ id: MODEL, deployments: [{ provider: 'openai-responses' }] }], {
     natsUrl: nats.url,
     redisUrl: redisServer.url,
-    env: { ROUTERHUB_WORKER_DEAD_MS: '3000', WORKER_STOP_GRACE_MS: '300' },
+    // Keep-alives every 2 s: a response silent past 2 + 3 s lost its frames.
+    env: { ROUTERHUB_WORKER_DEAD_MS: '3000', ROUTERHUB_KEEPALIVE_MS: '2000', WORKER_STOP_GRACE_MS: '300' },
   });
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
@@ -69,12 +71,21 @@ async function servedAgain(withinMs: number, tries: BoundedResult[]): Promise<nu
   return null;
 }
 
-/** The checks every fault ends with: the ledger equals the clients' usage, and the ingress holds nothing. */
-async function assertSettled(t: Test, results: BoundedResult[], before: Awaited<ReturnType<LedgerProbe['totals']>>): Promise<void> {
+/**
+ * The checks every fault ends with: the ledger equals the usage the clients saw, and the ingress
+ * holds nothing. `unseen`: responses billed whose client could not be told the usage (their frames,
+ * the usage among them, were lost with NATS): the ledger has one line more for each.
+ */
+async function assertSettled(t: Test, results: BoundedResult[], before: Awaited<ReturnType<LedgerProbe['totals']>>, unseen = 0): Promise<void> {
   const seen = results.reduce((sum, r) => addSeenUsage(sum, r.events), noUsage());
-  const d = await probe.settled(MODEL, before, seen.responses, 15_000);
-  t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens }, { requests: seen.responses, input: seen.input_tokens, output: seen.output_tokens },
-    `the ledger equals the usage the clients saw (${seen.responses} responses, ${seen.input_tokens} input, ${seen.output_tokens} output tokens)`);
+  const d = await probe.settled(MODEL, before, seen.responses + unseen, 15_000);
+  const what = `${seen.responses} responses, ${seen.input_tokens} input, ${seen.output_tokens} output tokens`;
+  if (unseen === 0) {
+    t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens }, { requests: seen.responses, input: seen.input_tokens, output: seen.output_tokens }, `the ledger equals the usage the clients saw (${what})`);
+  } else {
+    t.equal(d.requests, seen.responses + unseen, `the ledger holds the ${seen.responses} responses whose usage the clients saw, and the ${unseen} whose frames were lost (billed, the client not told how much)`);
+    t.ok(d.input_tokens >= seen.input_tokens && d.output_tokens >= seen.output_tokens, `and covers the usage the clients saw (${what}; ledger ${d.input_tokens} input, ${d.output_tokens} output)`);
+  }
   const idle = await waitIdle(tc.cluster.baseUrl, 5000);
   t.ok(idle.idle, `waiting bytes and active streams back to 0 (${idle.waiting}, ${idle.active})`);
 }
@@ -98,7 +109,30 @@ t.test(`NATS killed and restarted on its port under ${STREAMS} streams`, async (
   t.comment(`endings ${JSON.stringify(tally(results))}; last stream ended ${lastEnd} ms after the kill; served again ${back} ms after the restart`);
   t.not(back, null, 'a fresh request completes after NATS is back');
   t.same(record.failures, [], `/healthz answered all ${record.checks} checks (slowest ${record.worstMs} ms)`);
-  await assertSettled(t, [...results, ...tries], before);
+  await assertSettled(t, [...results, ...tries], before, tally(results)['failed:frames_lost'] ?? 0);
+});
+
+t.test('NATS down while streams end: responses whose last frames were lost still end, within the silence bound', async (t) => {
+  const before = await probe.totals(MODEL);
+  const health = watchHealth(tc.cluster.baseUrl);
+  // About 0.5 s of output each, every one ending while NATS is down: their last frames go nowhere.
+  const run = await startStreams(12, (i) => ({ parts: [{ type: 'text', text: 'tock '.repeat(20) }], delayMs: 25, usage: { input: 200 + i, output: 20 } }));
+  const killedAt = Date.now();
+  await nats.kill();
+  await sleep(1500);
+  await nats.start();
+  const results = await run.results;
+  const tries: BoundedResult[] = [];
+  const back = await servedAgain(10_000, tries);
+  const record = await health.stop();
+
+  t.same(badEndings(results, 'stream'), [], 'every stream ended once, before its deadline');
+  const lastEnd = Math.max(...results.map((r) => r.endedAt)) - killedAt;
+  t.comment(`endings ${JSON.stringify(tally(results))}; last stream ended ${lastEnd} ms after the kill (silence bound ${SILENCE_MS} ms)`);
+  t.ok(lastEnd < 1500 + SILENCE_MS + 3000, 'within the silence bound after NATS came back');
+  t.not(back, null, `served again after NATS is back (${back} ms)`);
+  t.same(record.failures, [], `/healthz answered all ${record.checks} checks (slowest ${record.worstMs} ms)`);
+  await assertSettled(t, [...results, ...tries], before, tally(results)['failed:frames_lost'] ?? 0);
 });
 
 t.test('Redis paused (SIGSTOP) for 3 s under streams, with new requests arriving meanwhile', async (t) => {
