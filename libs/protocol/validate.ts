@@ -22,6 +22,14 @@ const item = {
     input: { type: 'string' },
     output: { type: ['string', 'array'], items: part },
   },
+  // The fields each provider's translation reads of the item types it knows: missing, they are a
+  // 400 naming the field, not a worker crash. A message is `type: "message"` or has no type (easy input).
+  allOf: [
+    { if: { anyOf: [{ not: { required: ['type'] } }, { properties: { type: { const: 'message' } } }] }, then: { required: ['role', 'content'], properties: { content: { type: ['string', 'array'] } } } },
+    { if: { required: ['type'], properties: { type: { enum: ['function_call_output', 'custom_tool_call_output'] } } }, then: { required: ['call_id', 'output'] } },
+    { if: { required: ['type'], properties: { type: { const: 'function_call' } } }, then: { required: ['call_id', 'name', 'arguments'] } },
+    { if: { required: ['type'], properties: { type: { const: 'custom_tool_call' } } }, then: { required: ['call_id', 'name', 'input'] } },
+  ],
 } as const;
 
 const schema = {
