@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './bounds';
+import { checkedInputLimits, checkInputBounds, DEFAULT_INPUT_LIMITS, jsonTextDepth, type InputLimits } from './bounds';
 import { HttpError } from './errors';
 import { parseRequest } from './validate';
 import { codexRequest } from '../providers/replay';
@@ -61,6 +61,18 @@ t.test('every forwarded field is bounded, however deep the body goes', async (t)
   }
 });
 
+t.test("a call's arguments (JSON in a string, parsed by the Anthropic and Gemini mappers) are bounded too", async (t) => {
+  const call = (args: string) => withField('input', JSON.stringify([{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }, { type: 'function_call_output', call_id: 'c', output: 'ok' }]), { model: 'a/b' });
+  t.doesNotThrow(() => parseRequest(call(`{"a":${nested(63)}}`)));
+  t.match(rejects(call(`{"a":${nested(64)}}`)), { status: 400, code: 'nested_too_deep', param: 'input[0].arguments', message: /at most 64 levels/ });
+  t.match(rejects(call(nested(100_000))), { code: 'nested_too_deep', param: 'input[0].arguments' });
+  t.doesNotThrow(() => parseRequest(call(`{"cmd":"${'['.repeat(500)}"}`)), 'brackets inside a string do not count');
+  t.doesNotThrow(() => parseRequest(call('{"a":[[[')), 'broken JSON is the mappers\' business (sent back without arguments)');
+  t.equal(jsonTextDepth(String.raw`{"a":"\"[[{"}`, 10), 1, 'an escaped quote keeps the string open');
+  t.equal(jsonTextDepth(String.raw`{"a":"\\","b":[[1]]}`, 10), 3, 'an escaped backslash does not');
+  t.equal(jsonTextDepth('[[[[', 2), 3, 'stops counting past the bound');
+});
+
 t.test('a tool schema has its own, smaller bound, namespaced tools too', async (t) => {
   const fn = (schemaLevels: number) => `{"type":"function","name":"f","parameters":{"x":${nested(schemaLevels - 1)}}}`;
   t.doesNotThrow(() => parseRequest(withField('tools', `[${fn(32)}]`)));
@@ -112,4 +124,11 @@ t.test('a single string, or key, longer than the bound names its place', async (
   t.match(rejects(JSON.stringify({ model: 'a/b', input: 'x'.repeat(11) }), limits), { param: 'input' });
   t.match(rejects(JSON.stringify({ model: 'a/b', input: 'x', tools: [{ type: 'function', name: 'f', parameters: { description: 'y'.repeat(11) } }] }), limits), { param: 'tools[0].parameters.description' });
   t.match(rejects(JSON.stringify({ model: 'a/b', input: 'x'.repeat(DEFAULT_INPUT_LIMITS.maxStringLength + 1) })), { code: 'string_above_max_length' }, 'the default');
+});
+
+t.test('a setting that is not a positive integer stops the ingress at start, rather than switching its bound off', async (t) => {
+  t.same(checkedInputLimits(DEFAULT_INPUT_LIMITS), DEFAULT_INPUT_LIMITS);
+  t.throws(() => checkedInputLimits({ ...DEFAULT_INPUT_LIMITS, maxDepth: Number('64k') }), /ROUTERHUB_MAX_JSON_DEPTH must be a positive integer, not NaN/);
+  t.throws(() => checkedInputLimits({ ...DEFAULT_INPUT_LIMITS, maxTools: 0 }), /ROUTERHUB_MAX_TOOLS/);
+  t.throws(() => checkedInputLimits({ ...DEFAULT_INPUT_LIMITS, maxStringLength: 1.5 }), /ROUTERHUB_MAX_STRING_LENGTH/);
 });

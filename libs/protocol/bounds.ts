@@ -29,6 +29,23 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = {
   maxStringLength: 4 * 1024 * 1024,
 };
 
+/** The setting (environment variable) of each bound, named in the answers that refuse a request. */
+export const INPUT_LIMIT_SETTINGS: Record<keyof InputLimits, string> = {
+  maxDepth: 'ROUTERHUB_MAX_JSON_DEPTH',
+  maxToolSchemaDepth: 'ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH',
+  maxInputItems: 'ROUTERHUB_MAX_INPUT_ITEMS',
+  maxTools: 'ROUTERHUB_MAX_TOOLS',
+  maxStringLength: 'ROUTERHUB_MAX_STRING_LENGTH',
+};
+
+/** The limits, once each is known to be a positive integer: a typo (NaN) would switch a bound off. */
+export function checkedInputLimits(limits: InputLimits): InputLimits {
+  for (const [name, setting] of Object.entries(INPUT_LIMIT_SETTINGS) as Array<[keyof InputLimits, string]>) {
+    if (!Number.isSafeInteger(limits[name]) || limits[name] < 1) throw new Error(`${setting} must be a positive integer, not ${limits[name]}`);
+  }
+  return limits;
+}
+
 /** Throws the HttpError (400) of the first bound the request exceeds. */
 export function checkInputBounds(doc: object, limits: InputLimits): void {
   const walk = new BoundedWalk(limits);
@@ -38,16 +55,49 @@ export function checkInputBounds(doc: object, limits: InputLimits): void {
       if (field === 'tools' && Array.isArray(value)) walk.tools(value, limits.maxDepth);
       else {
         if (field === 'input' && Array.isArray(value) && value.length > limits.maxInputItems) {
-          throw arrayTooLong('input', value.length, limits.maxInputItems, 'input items', 'ROUTERHUB_MAX_INPUT_ITEMS');
+          throw arrayTooLong('input', value.length, limits.maxInputItems, 'input items', INPUT_LIMIT_SETTINGS.maxInputItems);
         }
         walk.value(value, limits.maxDepth);
+        if (field === 'input' && Array.isArray(value)) checkCallArguments(value, limits.maxDepth);
       }
       walk.key(field);
     } catch (err) {
       throw err instanceof Exceeded ? err.toHttpError(field, limits) : err;
     }
   }
-  if (walk.toolCount > limits.maxTools) throw arrayTooLong('tools', walk.toolCount, limits.maxTools, 'tools (counting those inside namespaces)', 'ROUTERHUB_MAX_TOOLS');
+  if (walk.toolCount > limits.maxTools) throw arrayTooLong('tools', walk.toolCount, limits.maxTools, 'tools (counting those inside namespaces)', INPUT_LIMIT_SETTINGS.maxTools);
+}
+
+/**
+ * A call's `arguments` is JSON in a string, which the Anthropic and Gemini mappers parse and send
+ * on as an object: bound its nesting too, with a scan of its brackets rather than a JSON.parse.
+ */
+function checkCallArguments(items: unknown[], maxDepth: number): void {
+  for (let i = 0; i < items.length; i++) {
+    const args = (items[i] as { arguments?: unknown } | null)?.arguments;
+    if (typeof args === 'string' && jsonTextDepth(args, maxDepth) > maxDepth) {
+      const param = `input[${i}].arguments`;
+      throw nestedTooDeep(param, maxDepth, param, INPUT_LIMIT_SETTINGS.maxDepth);
+    }
+  }
+}
+
+/** Nesting of arrays and objects in JSON text (brackets inside string literals do not count), up to `stopAbove` + 1. */
+export function jsonTextDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 /**
@@ -66,13 +116,13 @@ class Exceeded {
     const path = formatPath(steps);
     switch (this.kind) {
       case 'string':
-        return stringTooLong(path, this.length, limits.maxStringLength);
+        return stringTooLong(path, this.length, limits.maxStringLength, INPUT_LIMIT_SETTINGS.maxStringLength);
       case 'key':
-        return stringTooLong(path, this.length, limits.maxStringLength, 'an object key');
+        return stringTooLong(path, this.length, limits.maxStringLength, INPUT_LIMIT_SETTINGS.maxStringLength, 'an object key');
       case 'schema_depth':
-        return nestedTooDeep(formatPath(steps.slice(0, steps.length - this.stepsInSchema)), limits.maxToolSchemaDepth, path, 'ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH');
+        return nestedTooDeep(formatPath(steps.slice(0, steps.length - this.stepsInSchema)), limits.maxToolSchemaDepth, path, INPUT_LIMIT_SETTINGS.maxToolSchemaDepth);
       case 'depth':
-        return nestedTooDeep(field, limits.maxDepth, path, 'ROUTERHUB_MAX_JSON_DEPTH');
+        return nestedTooDeep(field, limits.maxDepth, path, INPUT_LIMIT_SETTINGS.maxDepth);
     }
   }
 }

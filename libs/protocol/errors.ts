@@ -55,9 +55,9 @@ export function arrayTooLong(param: string, length: number, limit: number, what:
   return new HttpError(400, `Invalid '${param}': array too long. Expected at most ${limit} ${what}, but got ${length} instead. Send fewer (e.g. compact the conversation), or ask the operator to raise ${setting}.`, 'invalid_request_error', 'array_above_max_length', param);
 }
 
-/** A string (or an object key: `what`) longer than ROUTERHUB_MAX_STRING_LENGTH. */
-export function stringTooLong(param: string, length: number, limit: number, what = 'a string'): HttpError {
-  return new HttpError(400, `Invalid '${param}': string too long. Expected ${what} with maximum length ${limit}, but got a string with length ${length} instead. Shorten it, or ask the operator to raise ROUTERHUB_MAX_STRING_LENGTH.`, 'invalid_request_error', 'string_above_max_length', param);
+/** A string (or an object key: `what`) longer than the ingress takes. */
+export function stringTooLong(param: string, length: number, limit: number, setting: string, what = 'a string'): HttpError {
+  return new HttpError(400, `Invalid '${param}': string too long. Expected ${what} with maximum length ${limit}, but got a string with length ${length} instead. Shorten it, or ask the operator to raise ${setting}.`, 'invalid_request_error', 'string_above_max_length', param);
 }
 
 /** Arrays and objects nested deeper than `limit` inside `param`; `at` is where the walk stopped. */

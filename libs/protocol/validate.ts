@@ -70,7 +70,8 @@ export function parseRequest(body: Buffer | string, limits: InputLimits = DEFAUL
   try {
     doc = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
-    // V8's JSON.parse is iterative: even 100k levels of `[` end here as a SyntaxError, not a RangeError.
+    // V8's JSON.parse is iterative, never a RangeError: 100k levels of `[` parse (the bounds below
+    // refuse them) or, unclosed, end here as a SyntaxError.
     throw new HttpError(400, `The request body is not valid JSON (${(err as Error).message}). Send a JSON object with "model" and "input".`, 'invalid_request_error', 'invalid_json');
   }
   if (!check(doc)) {
