@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
 import { metrics } from '../telemetry/metrics';
-import { decode, decodeBatch, encode, isTerminal, type Frame } from '../wire/frames';
+import { decode, decodeBatch, encode, F, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { requestIdOf, subjects } from '../wire/subjects';
 
@@ -45,6 +45,8 @@ interface Inflight {
   worker: string | null;
   /** When the last frame batch of this response arrived. */
   heardAt: number;
+  /** Frames were lost: the error the client gets, once the worker's ending (with the usage it billed) arrives or the wait is over. */
+  lost: { error: ApiError; at: number } | null;
   nextSeq: number;
   dispatches: number;
   timer: NodeJS.Timeout | null;
@@ -124,7 +126,7 @@ export class Dispatcher {
    */
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
     const maxPayload = this.maxPayload;
-    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, lost: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
     let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
     if (!encoded || encoded.byteLength > maxPayload) {
@@ -202,17 +204,23 @@ export class Dispatcher {
       if (entry.timer) clearTimeout(entry.timer);
     } else if (entry.worker !== batch.workerId) {
       // A republished job that a second worker took too: the first one serves (and bills) it.
-      this.cancelOn(batch.workerId, requestId, true);
+      this.cancelOn(batch.workerId, requestId, 'superseded');
       return;
     }
     entry.heardAt = now;
+    if (entry.lost) return this.endLost(requestId, entry, batch.frames);
     if (batch.seq !== entry.nextSeq) {
-      this.fail(requestId, entry, 502, {
-        message: `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${entry.nextSeq}, got ${batch.seq}). Retry the request.`,
-        type: 'server_error', param: null, code: 'frames_lost',
-      });
-      this.cancelOn(batch.workerId, requestId);
-      return;
+      // The worker is asked to stop and send its ending, which carries the usage it bills: the
+      // client's response.failed says what the response cost, as when nothing was lost.
+      entry.lost = {
+        at: now,
+        error: {
+          message: `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${entry.nextSeq}, got ${batch.seq}). Retry the request.`,
+          type: 'server_error', param: null, code: 'frames_lost',
+        },
+      };
+      this.cancelOn(batch.workerId, requestId, 'lost');
+      return this.endLost(requestId, entry, batch.frames);
     }
     entry.nextSeq++;
     const frames = batch.frames;
@@ -221,9 +229,23 @@ export class Dispatcher {
     entry.listener.onFrames(frames);
   }
 
+  /** After a loss, only the response's ending counts: the client gets the loss, with the usage the ending carries. */
+  private endLost(requestId: string, entry: Inflight, frames: Frame[]): void {
+    const last = frames[frames.length - 1];
+    if (!last || !isTerminal(last) || !entry.lost) return;
+    const usage = last[0] === F.Completed ? last[1] : last[4] ?? null;
+    this.finish(requestId, entry);
+    entry.listener.onFrames([[F.Failed, entry.lost.error, 502, null, usage]]);
+  }
+
   private reapDeadWorkers(now: number): void {
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
+      if (entry.lost) {
+        // The worker's ending did not come (it had finished, or is gone): the loss, without usage.
+        if (now - entry.lost.at > this.opts.workerDeadMs) this.fail(requestId, entry, 502, entry.lost.error);
+        continue;
+      }
       const seen = this.workersSeen.get(entry.worker) ?? 0;
       if (now - seen > this.opts.workerDeadMs) {
         this.fail(requestId, entry, 502, {
@@ -231,11 +253,16 @@ export class Dispatcher {
           type: 'server_error', param: null, code: 'worker_lost',
         });
       } else if (now - entry.heardAt > this.opts.silenceMs) {
-        this.fail(requestId, entry, 502, {
-          message: `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round((now - entry.heardAt) / 1000)} s, though the worker is alive). Retry the request.`,
-          type: 'server_error', param: null, code: 'frames_lost',
-        });
-        this.cancelOn(entry.worker, requestId);
+        // Its ending was lost, most likely: the worker sends it again (it keeps recent endings), or
+        // the response fails without it once the wait is over.
+        entry.lost = {
+          at: now,
+          error: {
+            message: `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round((now - entry.heardAt) / 1000)} s, though the worker is alive). Retry the request.`,
+            type: 'server_error', param: null, code: 'frames_lost',
+          },
+        };
+        this.cancelOn(entry.worker, requestId, 'lost');
       }
     }
     for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
@@ -268,8 +295,8 @@ export class Dispatcher {
     entry.job = null;
   }
 
-  private cancelOn(workerId: string, requestId: string, superseded = false): void {
-    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(superseded ? `${requestId} superseded` : requestId));
+  private cancelOn(workerId: string, requestId: string, why: 'superseded' | 'lost' | null = null): void {
+    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(why ? `${requestId} ${why}` : requestId));
   }
 }
 

@@ -12,7 +12,7 @@ import { RequestLog, type RequestRecord } from '../store/requests';
 import { costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { startChildSpan } from '../telemetry/tracing';
-import { decode, encode, F } from '../wire/frames';
+import { decode, encode, encodeBatch, F, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
@@ -51,6 +51,9 @@ const BODY_UNAVAILABLE: ApiError = { message: 'RouterHub\'s worker could not fet
 /** How long a stopping worker waits for ledger writes still being retried. */
 const LEDGER_DRAIN_MS = 10_000;
 const LAG_PROBE_MS = 100;
+/** Endings kept for an ingress that lost them: long past its silence bound (keep-alive + dead-worker time). */
+const ENDINGS_KEPT_MS = 120_000;
+const ENDINGS_KEPT_MAX = 20_000;
 
 // Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
 const CANCEL = 'cancel';
@@ -59,10 +62,13 @@ const SHUTDOWN = 'shutdown';
 const UNDELIVERABLE = 'undeliverable';
 /** Another worker serves this response (its job was republished): that worker bills it. */
 const SUPERSEDED = 'superseded';
+/** The ingress lost some of this response's frames: it waits for the ending, to tell the client the usage billed. */
+const LOST = 'lost';
 const UNDELIVERABLE_ERROR: ApiError = { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' };
 const EARLY_END: Record<string, { error: ApiError; status: number }> = {
   [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
   [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
+  [LOST]: { status: 502, error: { message: 'Part of the response was lost between RouterHub\'s worker and ingress. Retry the request.', type: 'server_error', param: null, code: 'frames_lost' } },
 };
 
 export class Worker {
@@ -81,6 +87,11 @@ export class Worker {
   private readonly requestLog: RequestLog;
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
+  /**
+   * The endings of responses finished lately (oldest first), to send again when the ingress says it
+   * lost them: the client learns the usage billed even when NATS dropped the ending.
+   */
+  private readonly endings = new Map<string, { at: number; replyTo: string; terminal: Frame }>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
@@ -178,6 +189,7 @@ export class Worker {
       .finally(() => {
         clearTimeout(deadline);
         span.end();
+        this.remember(job, out.terminal);
         this.running.delete(job.id);
         metrics.workerJobs.set(this.running.size);
         this.adjustIntake();
@@ -317,10 +329,23 @@ export class Worker {
     this.intake = null;
   }
 
-  /** `<request id>` (the client went away) or `<request id> superseded` (another worker serves it). */
+  /** `<request id>` (the client went away), `<request id> superseded` (another worker serves it) or `<request id> lost` (frames were lost: end it, with its usage). */
   private cancel(message: string): void {
     const [requestId, why] = message.split(' ');
-    this.running.get(requestId)?.controller.abort(why === SUPERSEDED ? SUPERSEDED : CANCEL);
+    const running = this.running.get(requestId);
+    if (running) return void running.controller.abort(why === SUPERSEDED || why === LOST ? why : CANCEL);
+    const ended = why === LOST ? this.endings.get(requestId) : undefined;
+    if (ended) this.post(ended.replyTo, encodeBatch({ seq: -1, workerId: this.id, frames: [ended.terminal] }), () => undefined);
+  }
+
+  private remember(job: Job, terminal: Frame | null): void {
+    if (!terminal) return;
+    const now = Date.now();
+    this.endings.set(job.id, { at: now, replyTo: job.replyTo, terminal });
+    for (const [id, e] of this.endings) {
+      if (now - e.at < ENDINGS_KEPT_MS && this.endings.size <= ENDINGS_KEPT_MAX) break;
+      this.endings.delete(id);
+    }
   }
 
   private keepalives(): void {
