@@ -95,6 +95,18 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
+export function natsServerArgs(port: number): string[] {
+  return ['-a', '127.0.0.1', '-p', String(port)];
+}
+
+/** With a data directory: an append-only file synced every second (a crash loses at most a second). */
+export function redisServerArgs(port: number, dir?: string): string[] {
+  const persistence = dir
+    ? (mkdirSync(dir, { recursive: true }), ['--dir', dir, '--save', '60', '1', '--appendonly', 'yes', '--appendfsync', 'everysec'])
+    : ['--save', '', '--appendonly', 'no'];
+  return ['--bind', '127.0.0.1', '--port', String(port), '--loglevel', 'warning', ...persistence];
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   // Servers stop last, so that the ingress and workers drain against a live NATS and Redis.
   const servers: ChildProcess[] = [];
@@ -115,17 +127,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     let natsUrl = opts.natsUrl;
     if (!natsUrl) {
       const port = await freePort();
-      start(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], {}, servers);
+      start(binary('nats-server'), natsServerArgs(port), {}, servers);
       await waitForPort(port);
       natsUrl = `nats://127.0.0.1:${port}`;
     }
     let redisUrl = opts.redisUrl;
     if (!redisUrl) {
       const port = await freePort();
-      const persistence = opts.redisDir
-        ? (mkdirSync(opts.redisDir, { recursive: true }), ['--dir', opts.redisDir, '--save', '60', '1', '--appendonly', 'yes', '--appendfsync', 'everysec'])
-        : ['--save', '', '--appendonly', 'no'];
-      start(binary('redis-server'), ['--bind', '127.0.0.1', '--port', String(port), '--loglevel', 'warning', ...persistence], {}, servers);
+      start(binary('redis-server'), redisServerArgs(port, opts.redisDir), {}, servers);
       await waitForPort(port);
       redisUrl = `redis://127.0.0.1:${port}`;
     }

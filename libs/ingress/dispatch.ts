@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { ApiError } from '../protocol/types';
-import { dispatchFailed, framesLost, noWorkerAvailable, workerLost, type HttpError } from '../protocol/errors';
+import { dispatchFailed, framesLost, framesSilent, noWorkerAvailable, workerLost, type HttpError } from '../protocol/errors';
 import { metrics } from '../telemetry/metrics';
-import { decode, decodeBatch, encode, isTerminal, type Frame } from '../wire/frames';
+import { decode, decodeBatch, encode, F, failedFrame, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { requestIdOf, subjects } from '../wire/subjects';
 
@@ -19,6 +19,12 @@ export interface DispatchOptions {
   maxDispatches: number;
   /** A worker not heard from for this long is dead, and its responses fail. */
   workerDeadMs: number;
+  /**
+   * A response whose (live) worker sent nothing for this long lost its frames: a worker sends a
+   * keep-alive after ROUTERHUB_KEEPALIVE_MS of silence, so only a loss (e.g. the ending batch sent
+   * while NATS restarted and this ingress was not yet subscribed again) is silent longer.
+   */
+  silenceMs: number;
 }
 
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
@@ -38,6 +44,10 @@ interface Inflight {
   served: number;
   listener: ResponseListener;
   worker: string | null;
+  /** When the last frame batch of this response arrived. */
+  heardAt: number;
+  /** Frames were lost: the error the client gets, once the worker's ending (with the usage it billed) arrives or the wait is over. */
+  lost: { error: HttpError; at: number } | null;
   nextSeq: number;
   dispatches: number;
   timer: NodeJS.Timeout | null;
@@ -117,7 +127,7 @@ export class Dispatcher {
    */
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
     const maxPayload = this.maxPayload;
-    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, lost: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
     let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
     if (!encoded || encoded.byteLength > maxPayload) {
@@ -175,7 +185,8 @@ export class Dispatcher {
   private onBatch(subject: string, data: Uint8Array): void {
     const requestId = requestIdOf(subject);
     const batch = decodeBatch(data);
-    this.workersSeen.set(batch.workerId, Date.now());
+    const now = Date.now();
+    this.workersSeen.set(batch.workerId, now);
     const entry = this.inflight.get(requestId);
     if (!entry) {
       // A response we no longer serve (client gone, or a second worker took a republished job).
@@ -188,13 +199,17 @@ export class Dispatcher {
       if (entry.timer) clearTimeout(entry.timer);
     } else if (entry.worker !== batch.workerId) {
       // A republished job that a second worker took too: the first one serves (and bills) it.
-      this.cancelOn(batch.workerId, requestId, true);
+      this.cancelOn(batch.workerId, requestId, 'superseded');
       return;
     }
+    entry.heardAt = now;
+    if (entry.lost) return this.endLost(requestId, entry, batch.frames);
     if (batch.seq !== entry.nextSeq) {
-      this.fail(requestId, entry, framesLost(entry.nextSeq, batch.seq));
-      this.cancelOn(batch.workerId, requestId);
-      return;
+      // The worker is asked to stop and send its ending, which carries the usage it bills: the
+      // client's response.failed says what the response cost, as when nothing was lost.
+      entry.lost = { at: now, error: framesLost(entry.nextSeq, batch.seq) };
+      this.cancelOn(batch.workerId, requestId, 'lost');
+      return this.endLost(requestId, entry, batch.frames);
     }
     entry.nextSeq++;
     const frames = batch.frames;
@@ -203,12 +218,32 @@ export class Dispatcher {
     entry.listener.onFrames(frames);
   }
 
+  /** After a loss, only the response's ending counts: the client gets the loss, with the usage the ending carries. */
+  private endLost(requestId: string, entry: Inflight, frames: Frame[]): void {
+    const last = frames[frames.length - 1];
+    if (!last || !isTerminal(last) || !entry.lost) return;
+    const usage = last[0] === F.Completed ? last[1] : last[4] ?? null;
+    this.finish(requestId, entry);
+    entry.listener.onFrames([failedFrame(entry.lost.error, usage)]);
+  }
+
   private reapDeadWorkers(now: number): void {
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
+      if (entry.lost) {
+        // The worker's ending did not come (it had finished, or is gone): the loss, without usage.
+        if (now - entry.lost.at > this.opts.workerDeadMs) this.fail(requestId, entry, entry.lost.error);
+        continue;
+      }
       const seen = this.workersSeen.get(entry.worker) ?? 0;
-      if (now - seen <= this.opts.workerDeadMs) continue;
-      this.fail(requestId, entry, workerLost(entry.worker));
+      if (now - seen > this.opts.workerDeadMs) {
+        this.fail(requestId, entry, workerLost(entry.worker));
+      } else if (now - entry.heardAt > this.opts.silenceMs) {
+        // Its ending was lost, most likely: the worker sends it again (it keeps recent endings), or
+        // the response fails without it once the wait is over.
+        entry.lost = { at: now, error: framesSilent(now - entry.heardAt) };
+        this.cancelOn(entry.worker, requestId, 'lost');
+      }
     }
     for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
   }
@@ -240,8 +275,8 @@ export class Dispatcher {
     entry.job = null;
   }
 
-  private cancelOn(workerId: string, requestId: string, superseded = false): void {
-    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(superseded ? `${requestId} superseded` : requestId));
+  private cancelOn(workerId: string, requestId: string, why: 'superseded' | 'lost' | null = null): void {
+    this.nc.publish(subjects.cancel(workerId), new TextEncoder().encode(why ? `${requestId} ${why}` : requestId));
   }
 }
 

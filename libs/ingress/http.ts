@@ -3,7 +3,7 @@
 // the response to the dispatcher; it never calls a provider.
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { allDeploymentsRateLimited, deploymentPinNotAllowed, errorJson, HttpError, internalError, invalidApiKey, invalidCacheHeader, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
+import { allDeploymentsRateLimited, deploymentPinNotAllowed, requestBodyTimeout, errorJson, HttpError, internalError, invalidApiKey, invalidCacheHeader, keyStoreUnavailable, missingApiKey, modelNotFound, requestTooLarge, routeNotFound, serverAtCapacity, statusLine, unknownDeployment } from '../protocol/errors';
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
@@ -27,6 +27,8 @@ export interface IngressOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** A request body that stops arriving for this long gets 408 (before uWS's own silent idle close). */
+  bodyTimeoutMs: number;
   /** Nesting, counts and string lengths a request may have, checked before a worker sees it. */
   inputLimits: InputLimits;
   /** Request bytes waiting for a worker past which new requests are turned away (503). */
@@ -96,8 +98,10 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   let requestId: string | null = null;
   let admission: Admission | null = null;
   let aborted = false;
+  let stalled: NodeJS.Timeout | undefined;
   res.onAborted(() => {
     aborted = true;
+    clearTimeout(stalled);
     client?.abort();
     admission?.release();
     if (requestId) opts.dispatcher.cancel(requestId);
@@ -120,16 +124,25 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
   const chunks: Buffer[] = [];
   let size = 0;
   let rejected = false;
+  // uWS closes a connection idle for ~10 s without a word: a body that stops arriving gets a 408 first.
+  stalled = setTimeout(() => {
+    if (rejected || aborted) return;
+    rejected = true;
+    sendError(res, requestBodyTimeout(size, declared, opts.bodyTimeoutMs));
+  }, opts.bodyTimeoutMs);
   res.onData((chunk, isLast) => {
     if (rejected) return;
+    stalled?.refresh();
     size += chunk.byteLength;
     if (size > opts.maxBodyBytes) {
       rejected = true;
+      clearTimeout(stalled);
       return void sendError(res, requestTooLarge(opts.maxBodyBytes));
     }
     // uWS reuses the chunk's memory after this callback: copy it (once; Buffer.from wraps the copy).
     chunks.push(Buffer.from(chunk.slice(0)));
     if (!isLast) return;
+    clearTimeout(stalled);
     // The closures below live as long as the stream: let go of the body once it is parsed.
     let body: Buffer | null = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     chunks.length = 0;

@@ -47,7 +47,7 @@ t.test('every forwarded field is bounded, however deep the body goes', async (t)
   const deep = nested(4000);
   const cases: Array<[string, string, string]> = [
     ['input (message content)', withField('input', `[{"type":"message","role":"user","content":[{"type":"input_text","text":"x","extra":${deep}}]}]`, { model: 'a/b' }), 'input'],
-    ['input (tool output)', withField('input', `[{"type":"function_call_output","call_id":"c","output":[${deep}]}]`, { model: 'a/b' }), 'input'],
+    ['input (tool output)', withField('input', `[{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"x","extra":${deep}}]}]`, { model: 'a/b' }), 'input'],
     ['text', withField('text', `{"format":{"type":"json_schema","schema":${deep}}}`), 'text'],
     ['metadata', withField('metadata', `{"a":${deep}}`), 'metadata'],
     ['client_metadata', withField('client_metadata', `{"a":${deep}}`), 'client_metadata'],

@@ -141,6 +141,16 @@ export function framesLost(expected: number, got: number): HttpError {
   return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${expected}, got ${got}). Retry the request.`, 'server_error', 'frames_lost');
 }
 
+/** A worker stopped a response whose frames the ingress lost (the client learns the usage billed). */
+export function responseEndingLost(): HttpError {
+  return new HttpError(502, 'Part of the response was lost between RouterHub\'s worker and ingress. Retry the request.', 'server_error', 'frames_lost');
+}
+
+/** The ending of a response whose (live) worker went silent was lost (e.g. sent while NATS restarted). */
+export function framesSilent(silentMs: number): HttpError {
+  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round(silentMs / 1000)} s, though the worker is alive). Retry the request.`, 'server_error', 'frames_lost');
+}
+
 export function workerLost(workerId: string): HttpError {
   return new HttpError(502, `The RouterHub worker serving this response (${workerId}) stopped responding. Retry the request; another worker will serve it.`, 'server_error', 'worker_lost');
 }
@@ -237,9 +247,11 @@ export const STATUS_TEXT: Record<number, string> = {
   403: '403 Forbidden',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
+  408: '408 Request Timeout',
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
   429: '429 Too Many Requests',
+  431: '431 Request Header Fields Too Large',
   499: '499 Client Closed Request',
   500: '500 Internal Server Error',
   502: '502 Bad Gateway',
@@ -249,6 +261,11 @@ export const STATUS_TEXT: Record<number, string> = {
 
 export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Error`;
+}
+
+/** 408: the request body stopped arriving (a client that declared more than it sent, or stalled). */
+export function requestBodyTimeout(received: number, declared: number, timeoutMs: number): HttpError {
+  return new HttpError(408, `The request body stopped arriving: ${received} of ${declared || 'the'} bytes came, then nothing for ${Math.round(timeoutMs / 1000)} s. Send the whole body (with a Content-Length that matches it).`, 'invalid_request_error', 'request_timeout');
 }
 
 /** 503: Redis, which holds the keys, did not answer within ROUTERHUB_REDIS_TIMEOUT_MS (paused, down, unreachable). */

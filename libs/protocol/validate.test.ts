@@ -44,3 +44,27 @@ t.test('names the field and says what is wrong', async (t) => {
   t.match(rejects({ model: 'a/b', input: 'x', tool_choice: 'sometimes' }), { param: 'tool_choice' });
   t.match(rejects([]), { status: 400 });
 });
+
+t.test('a content part or tool-output part that is not a typed object is refused, not passed to a provider translation', async (t) => {
+  for (const bad of ['', 'x', null, 3, [], { text: 'no type' }]) {
+    t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'user', content: [bad] }] }), { status: 400, param: /^input\[0\]\.content\[0\]/ }, `content part ${JSON.stringify(bad)}`);
+    t.match(rejects({ model: 'a/b', input: [{ type: 'function_call_output', call_id: 'c', output: [bad] }] }), { status: 400, param: /^input\[0\]\.output\[0\]/ }, `output part ${JSON.stringify(bad)}`);
+  }
+});
+
+t.test('an item without the fields its type needs is refused, naming the field', async (t) => {
+  const cases: Array<[string, unknown, string]> = [
+    ['a message without content', { type: 'message', role: 'user' }, 'input[0].content'],
+    ['a message without a role', { type: 'message', content: 'x' }, 'input[0].role'],
+    ['a function_call_output without output', { type: 'function_call_output', call_id: 'c' }, 'input[0].output'],
+    ['a custom_tool_call_output without call_id', { type: 'custom_tool_call_output', output: 'x' }, 'input[0].call_id'],
+    ['a function_call without arguments', { type: 'function_call', call_id: 'c', name: 'f' }, 'input[0].arguments'],
+    ['a custom_tool_call without input', { type: 'custom_tool_call', call_id: 'c', name: 'apply_patch' }, 'input[0].input'],
+  ];
+  for (const [name, item, param] of cases) {
+    t.match(rejects({ model: 'a/b', input: [item] }), { status: 400, code: 'missing_required_parameter', param, message: `Missing required parameter: '${param}'.` }, name);
+  }
+  t.match(rejects({ model: 'a/b', input: [{ role: 'user' }] }), { status: 400, param: 'input[0]', message: /expected an item with a "type", or a message with "role" and "content"/ }, 'an easy input message without content');
+  t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'user', content: null }] }), { status: 400, param: 'input[0].content' }, 'a message whose content is null');
+  t.doesNotThrow(() => parseRequest(JSON.stringify({ model: 'a/b', input: [{ type: 'reasoning', id: 'rs', summary: [], content: null }] })), 'a reasoning item keeps content: null');
+});

@@ -5,6 +5,10 @@ import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './boun
 import { invalidJson, invalidRequest, invalidValue, missingParameter, type HttpError } from './errors';
 import type { ResponsesRequest } from './types';
 
+// Every provider's translation reads a content part's fields: a part that is not an object (a string,
+// null) must be refused here, not crash a worker.
+const part = { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } as const;
+
 const item = {
   type: 'object',
   // A typed item, or a message in the API's easy form (`{"role","content"}`, no type).
@@ -13,13 +17,21 @@ const item = {
     type: { type: 'string' },
     role: { type: 'string', enum: ['user', 'assistant', 'system', 'developer'] },
     // Reasoning items replay `content: null` when there was no raw reasoning text.
-    content: { type: ['string', 'array', 'null'] },
+    content: { type: ['string', 'array', 'null'], items: part },
     call_id: { type: 'string' },
     name: { type: 'string' },
     arguments: { type: 'string' },
     input: { type: 'string' },
-    output: { type: ['string', 'array'] },
+    output: { type: ['string', 'array'], items: part },
   },
+  // The fields each provider's translation reads of the item types it knows: missing, they are a
+  // 400 naming the field, not a worker crash. A message is `type: "message"` or has no type (easy input).
+  allOf: [
+    { if: { anyOf: [{ not: { required: ['type'] } }, { properties: { type: { const: 'message' } } }] }, then: { required: ['role', 'content'], properties: { content: { type: ['string', 'array'] } } } },
+    { if: { required: ['type'], properties: { type: { enum: ['function_call_output', 'custom_tool_call_output'] } } }, then: { required: ['call_id', 'output'] } },
+    { if: { required: ['type'], properties: { type: { const: 'function_call' } } }, then: { required: ['call_id', 'name', 'arguments'] } },
+    { if: { required: ['type'], properties: { type: { const: 'custom_tool_call' } } }, then: { required: ['call_id', 'name', 'input'] } },
+  ],
 } as const;
 
 const schema = {

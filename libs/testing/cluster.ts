@@ -68,12 +68,12 @@ export interface ClientResult {
   raw: string;
 }
 
-/** POST /v1/responses and read the whole answer: SSE events parsed from the real bytes. */
+/** POST /v1/responses and read the whole answer: SSE events parsed from the real bytes. A string or bytes body is sent as is. */
 export async function postResponses(baseUrl: string, key: string | null, body: unknown, init: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void; headers?: Record<string, string> } = {}): Promise<ClientResult> {
   const res = await fetch(`${baseUrl}/v1/responses`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...init.headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
     signal: init.signal,
   });
   const events: SseEvent[] = [];

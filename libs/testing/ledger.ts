@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { hashKey, keyByHash } from '../store/keys';
 import { UsageLedger, type UsageTotals } from '../store/usage';
 import type { ClientResult, SseEvent } from './cluster';
-import { terminals } from './cluster';
+import { sleep, terminals, waitUntil } from './cluster';
 
 export interface SeenUsage { responses: number; input_tokens: number; cached_tokens: number; output_tokens: number; reasoning_tokens: number }
 
@@ -25,6 +25,13 @@ export class LedgerProbe {
 
   totals(model: string): Promise<UsageTotals> {
     return this.ledger.totals(this.keyId, model, new Date().toISOString().slice(0, 10));
+  }
+
+  /** The change since `before` once `n` more responses are in (workers write just after a stream ends) and nothing more arrives. */
+  async settled(model: string, before: UsageTotals, n: number, ms = 5000): Promise<UsageTotals> {
+    await waitUntil(async () => (await this.since(model, before)).requests >= n, ms);
+    await sleep(200);
+    return this.since(model, before);
   }
 
   /** The change in totals since `before`. */

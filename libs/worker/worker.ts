@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
-import { requestBodyUnavailable, responseTimeout, responseUndeliverable, workerCrashed, workerShuttingDown, type HttpError } from '../protocol/errors';
+import { requestBodyUnavailable, responseEndingLost, responseTimeout, responseUndeliverable, workerCrashed, workerShuttingDown, type HttpError } from '../protocol/errors';
 import { deploymentId } from '../routing/catalog';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
@@ -15,7 +15,7 @@ import { countTokens, metrics } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { ResponseCacheStore } from '../store/response-cache';
-import { decode, encode, F, failedFrame, type CacheStatus } from '../wire/frames';
+import { decode, encode, encodeBatch, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
@@ -63,6 +63,9 @@ const BODY_PULL_TIMEOUT_MS = 10_000;
 /** How long a stopping worker waits for ledger writes still being retried. */
 const LEDGER_DRAIN_MS = 10_000;
 const LAG_PROBE_MS = 100;
+/** Endings kept for an ingress that lost them: long past its silence bound (keep-alive + dead-worker time). */
+const ENDINGS_KEPT_MS = 120_000;
+const ENDINGS_KEPT_MAX = 20_000;
 
 // Why a job's upstream call was aborted (AbortSignal.reason); a client's cancel needs no answer.
 const CANCEL = 'cancel';
@@ -71,7 +74,9 @@ const SHUTDOWN = 'shutdown';
 const UNDELIVERABLE = 'undeliverable';
 /** Another worker serves this response (its job was republished): that worker bills it. */
 const SUPERSEDED = 'superseded';
-const EARLY_END: Record<string, HttpError> = { [DEADLINE]: responseTimeout(), [SHUTDOWN]: workerShuttingDown() };
+/** The ingress lost some of this response's frames: it waits for the ending, to tell the client the usage billed. */
+const LOST = 'lost';
+const EARLY_END: Record<string, HttpError> = { [DEADLINE]: responseTimeout(), [SHUTDOWN]: workerShuttingDown(), [LOST]: responseEndingLost() };
 
 export class Worker {
   readonly id = `w${randomUUID().slice(0, 8)}`;
@@ -91,6 +96,11 @@ export class Worker {
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
   private readonly responseCache: ResponseCache | null;
+  /**
+   * The endings of responses finished lately (oldest first), to send again when the ingress says it
+   * lost them: the client learns the usage billed even when NATS dropped the ending.
+   */
+  private readonly endings = new Map<string, { at: number; replyTo: string; terminal: Frame }>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
@@ -199,6 +209,7 @@ export class Worker {
       .finally(() => {
         clearTimeout(deadline);
         span.end();
+        this.remember(job, out.terminal);
         this.running.delete(job.id);
         metrics.workerJobs.set(this.running.size);
         this.adjustIntake();
@@ -381,10 +392,23 @@ export class Worker {
     this.intake = null;
   }
 
-  /** `<request id>` (the client went away) or `<request id> superseded` (another worker serves it). */
+  /** `<request id>` (the client went away), `<request id> superseded` (another worker serves it) or `<request id> lost` (frames were lost: end it, with its usage). */
   private cancel(message: string): void {
     const [requestId, why] = message.split(' ');
-    this.running.get(requestId)?.controller.abort(why === SUPERSEDED ? SUPERSEDED : CANCEL);
+    const running = this.running.get(requestId);
+    if (running) return void running.controller.abort(why === SUPERSEDED || why === LOST ? why : CANCEL);
+    const ended = why === LOST ? this.endings.get(requestId) : undefined;
+    if (ended) this.post(ended.replyTo, encodeBatch({ seq: -1, workerId: this.id, frames: [ended.terminal] }), () => undefined);
+  }
+
+  private remember(job: Job, terminal: Frame | null): void {
+    if (!terminal) return;
+    const now = Date.now();
+    this.endings.set(job.id, { at: now, replyTo: job.replyTo, terminal });
+    for (const [id, e] of this.endings) {
+      if (now - e.at < ENDINGS_KEPT_MS && this.endings.size <= ENDINGS_KEPT_MAX) break;
+      this.endings.delete(id);
+    }
   }
 
   private keepalives(): void {

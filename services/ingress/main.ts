@@ -39,6 +39,7 @@ runProcess(log, async () => {
     acceptTimeoutMs: settings.ROUTERHUB_ACCEPT_TIMEOUT_MS,
     maxDispatches: settings.ROUTERHUB_MAX_DISPATCHES,
     workerDeadMs,
+    silenceMs: settings.ROUTERHUB_KEEPALIVE_MS + workerDeadMs,
   });
   dispatcher.start();
   const keyCacheMs = settings.ROUTERHUB_KEY_CACHE_MS;
@@ -58,6 +59,7 @@ runProcess(log, async () => {
     host: settings.HOST,
     port: settings.PORT,
     maxBodyBytes: settings.ROUTERHUB_MAX_BODY_BYTES,
+    bodyTimeoutMs: settings.ROUTERHUB_BODY_TIMEOUT_MS,
     inputLimits: {
       maxDepth: settings.ROUTERHUB_MAX_JSON_DEPTH,
       maxToolSchemaDepth: settings.ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH,

@@ -67,13 +67,6 @@ async function stream(body: ResponsesRequest, abortWhen?: (events: SseEvent[]) =
   }
 }
 
-/** Waits until the ledger's request count for `model` moved by `n` (workers write it just after the stream ends). */
-async function settled(model: string, before: Awaited<ReturnType<LedgerProbe['totals']>>, n: number) {
-  await waitUntil(async () => (await probe.since(model, before)).requests >= n, 5000);
-  await sleep(200); // and nothing more arrives
-  return probe.since(model, before);
-}
-
 t.test('20 aborted streams (5 per family): the ledger holds their input and the output they streamed, once each, marked estimated', async (t) => {
   const per = 5;
   let expectedInput = 0;
@@ -100,7 +93,7 @@ t.test('20 aborted streams (5 per family): the ledger holds their input and the 
   let input = 0;
   let output = 0;
   for (const [j, f] of FAMILIES.entries()) {
-    const d = await settled(f.model, befores[j], per);
+    const d = await probe.settled(f.model, befores[j], per);
     t.equal(d.requests, per, `${f.family}: ${per} ledger lines`);
     t.equal(d.estimated, per, `${f.family}: all marked estimated`);
     input += d.input_tokens;
@@ -141,7 +134,7 @@ t.test('streams that fail after output started (provider error event, reset, cle
       addSeenUsage(seen, r.events);
       expected++;
     }
-    const d = await settled(f.model, before, expected);
+    const d = await probe.settled(f.model, before, expected);
     t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens, estimated: d.estimated }, { requests: seen.responses, input: seen.input_tokens, output: seen.output_tokens, estimated: seen.responses }, `${f.family}: the ledger equals what the clients saw`);
   }
 });
@@ -161,7 +154,7 @@ t.test('completed responses: the ledger equals the sum of the usage the clients 
   }
   await Promise.all(runs);
   for (const [j, f] of FAMILIES.entries()) {
-    const d = await settled(f.model, befores[j], 5);
+    const d = await probe.settled(f.model, befores[j], 5);
     t.same({ requests: d.requests, input: d.input_tokens, cached: d.cached_tokens, output: d.output_tokens, estimated: d.estimated },
       { requests: 5, input: seen[j].input_tokens, cached: seen[j].cached_tokens, output: seen[j].output_tokens, estimated: 0 }, `${f.family}: ledger = clients' sum`);
   }
@@ -176,7 +169,7 @@ t.test('a deployment that failed over before output is not billed; a response no
   const failed = await stream({ model: 'bill/failover', stream: true, input: 'y' });
   t.equal(failed.status, 503, 'every deployment failed before output');
   t.equal(failed.events.length, 0);
-  const d = await settled('bill/failover', before, 1);
+  const d = await probe.settled('bill/failover', before, 1);
   t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens }, { requests: 1, input: 300, output: 4 }, 'only the response the backup served');
 });
 
@@ -210,7 +203,7 @@ t.test('a job delivered twice over NATS (two workers serve it) is billed once, a
   t.equal(duplicated, 10);
   t.comment(`${tc.mock.requests.length} upstream calls for 10 responses`);
   t.ok(tc.mock.requests.length > 10, 'some jobs were served by a second worker too');
-  const d = await settled(model, before, 10);
+  const d = await probe.settled(model, before, 10);
   t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens }, { requests: 10, input: seen.input_tokens, output: seen.output_tokens }, 'one ledger line per response, the one the client saw');
 });
 
@@ -240,7 +233,7 @@ t.test('RouterHub stopping a response (response_timeout, a worker shutting down)
     t.match(terminals(r.events)[0]?.data, { type: 'response.failed', response: { error: { code: 'worker_shutting_down' }, usage: { output_tokens: tokensOfChars(streamedChars(r.events)) } } });
     addSeenUsage(seen, r.events);
   }
-  const d = await settled(model, before, 5);
+  const d = await probe.settled(model, before, 5);
   t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens, estimated: d.estimated }, { requests: seen.responses, input: seen.input_tokens, output: seen.output_tokens, estimated: 5 }, 'the ledger equals what the clients saw');
 });
 

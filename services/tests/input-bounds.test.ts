@@ -44,7 +44,7 @@ t.test('deep nesting in every forwarded field: 400 nested_too_deep, never a 5xx,
   const deep = nested(4000);
   const cases: Array<[string, string, string]> = [
     ['message content', withField('input', `[{"type":"message","role":"user","content":[{"type":"input_text","text":"x","x":${deep}}]}]`, { model: MODEL, stream: true }), 'input'],
-    ['tool output', withField('input', `[{"type":"function_call_output","call_id":"c","output":[${deep}]}]`, { model: MODEL, stream: true }), 'input'],
+    ['tool output', withField('input', `[{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"x","extra":${deep}}]}]`, { model: MODEL, stream: true }), 'input'],
     ['function call arguments (JSON in a string)', withField('input', JSON.stringify([{ type: 'function_call', call_id: 'c', name: 'f', arguments: `{"a":${deep}}` }, { type: 'function_call_output', call_id: 'c', output: 'ok' }]), { model: MODEL, stream: true }), 'input[0].arguments'],
     ['tools[0].parameters', withField('tools', `[{"type":"function","name":"f","parameters":{"x":${deep}}}]`), 'tools[0].parameters'],
     ['namespaced tool schema', withField('tools', `[{"type":"namespace","name":"n","tools":[{"type":"function","name":"f","parameters":${deep}}]}]`), 'tools[0].tools[0].parameters'],

@@ -42,6 +42,8 @@ export class MockUpstream {
   private readonly prefixes = new Map<string, Set<string>>();
   /** Requests refused with invalid_encrypted_content (ownReasoning). */
   readonly rejectedReasoning: MockRequest[] = [];
+  /** Turns kept for the request whose body contains a marker (concurrent requests arrive in any order). */
+  private readonly marked = new Map<string, MockTurn>();
   private server!: Server;
   private counter = 0;
   url = '';
@@ -63,8 +65,14 @@ export class MockUpstream {
     this.queue.push(...turns);
   }
 
+  /** The turn for the first request whose raw body contains `marker`, ahead of the queue. */
+  scriptFor(marker: string, turn: MockTurn): void {
+    this.marked.set(marker, turn);
+  }
+
   reset(): void {
     this.queue.length = 0;
+    this.marked.clear();
     this.requests.length = 0;
     this.outages.clear();
     this.prefixes.clear();
@@ -80,6 +88,15 @@ export class MockUpstream {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private markedTurn(raw: string): MockTurn | undefined {
+    for (const [marker, turn] of this.marked) {
+      if (!raw.includes(marker)) continue;
+      this.marked.delete(marker);
+      return turn;
+    }
+    return undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -110,7 +127,7 @@ export class MockUpstream {
       record.finished = true;
       return;
     }
-    let turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
+    let turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.markedTurn(raw) ?? this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
     if (this.opts.prefixCache && !turn.usage) turn = { ...turn, usage: { ...this.cacheUsage(model, body), output: defaultUsage(turn).output } };
     if (this.opts.ownReasoning) turn = { ...turn, parts: turn.parts.map((p) => (p.type === 'reasoning' ? { ...p, signature: `${reasoningSignature(model)}${++this.counter}` } : p)) };
 
