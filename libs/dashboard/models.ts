@@ -63,7 +63,8 @@ async function lastHour(control: ControlPlane, now: number): Promise<RequestReco
   return out;
 }
 
-export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingressUrl: string): Handler {
+/** `catalog` is read per request: a reloaded catalog (SIGHUP) shows at once. */
+export function modelsHandler(control: ControlPlane, catalog: () => ModelCatalog, ingressUrl: string): Handler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://dashboard').pathname;
     if (path !== '/api/v1/models') return false;
@@ -76,7 +77,7 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
       return true;
     }
     const health = healthOf(await lastHour(control, Date.now()));
-    const data = catalog.models.map((m) => ({
+    const data = catalog().models.map((m) => ({
       id: m.id,
       display_name: m.display_name ?? m.id,
       context_window: m.context_window ?? null,

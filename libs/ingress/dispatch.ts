@@ -18,6 +18,12 @@ export interface DispatchOptions {
   maxDispatches: number;
   /** A worker not heard from for this long is dead, and its responses fail. */
   workerDeadMs: number;
+  /**
+   * A response silent this long while its worker is alive lost frames on the way (a NATS server went
+   * down with them in its buffers); it fails rather than waiting for a terminal frame that is gone.
+   * Workers send keep-alives after ROUTERHUB_KEEPALIVE_MS of silence, so this must be well above it.
+   */
+  silenceMs?: number;
 }
 
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
@@ -37,6 +43,8 @@ interface Inflight {
   served: number;
   listener: ResponseListener;
   worker: string | null;
+  /** When the last frame batch of this response arrived. */
+  lastHeard: number;
   nextSeq: number;
   dispatches: number;
   timer: NodeJS.Timeout | null;
@@ -116,7 +124,7 @@ export class Dispatcher {
    */
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
     const maxPayload = this.maxPayload;
-    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, lastHeard: 0, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
     let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
     if (!encoded || encoded.byteLength > maxPayload) {
@@ -205,21 +213,43 @@ export class Dispatcher {
       return;
     }
     entry.nextSeq++;
+    entry.lastHeard = Date.now();
     const frames = batch.frames;
     const last = frames[frames.length - 1];
     if (last && isTerminal(last)) this.finish(requestId, entry);
     entry.listener.onFrames(frames);
   }
 
+  /**
+   * Ends every response this ingress still serves (a stopping ingress past its grace period): each
+   * client gets a retryable failure, and each worker is told to stop the upstream call.
+   */
+  failAll(error: ApiError, status: number): number {
+    const n = this.inflight.size;
+    for (const [requestId, entry] of this.inflight) {
+      if (entry.worker) this.cancelOn(entry.worker, requestId);
+      this.fail(requestId, entry, status, error);
+    }
+    return n;
+  }
+
   private reapDeadWorkers(now: number): void {
+    const silenceMs = this.opts.silenceMs ?? 0;
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
       const seen = this.workersSeen.get(entry.worker) ?? 0;
-      if (now - seen <= this.opts.workerDeadMs) continue;
-      this.fail(requestId, entry, 502, {
-        message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
-        type: 'server_error', param: null, code: 'worker_lost',
-      });
+      if (now - seen > this.opts.workerDeadMs) {
+        this.fail(requestId, entry, 502, {
+          message: `The RouterHub worker serving this response (${entry.worker}) stopped responding. Retry the request; another worker will serve it.`,
+          type: 'server_error', param: null, code: 'worker_lost',
+        });
+      } else if (silenceMs > 0 && now - entry.lastHeard > silenceMs) {
+        this.fail(requestId, entry, 502, {
+          message: `No part of this response arrived for ${silenceMs} ms although its worker (${entry.worker}) is alive: frames were lost between RouterHub's worker and ingress (a NATS server went down?). Retry the request.`,
+          type: 'server_error', param: null, code: 'frames_lost',
+        });
+        this.cancelOn(entry.worker, requestId);
+      }
     }
     for (const [id, seen] of this.workersSeen) if (now - seen > 10 * this.opts.workerDeadMs) this.workersSeen.delete(id);
   }

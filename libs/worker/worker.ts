@@ -60,9 +60,10 @@ const UNDELIVERABLE = 'undeliverable';
 /** Another worker serves this response (its job was republished): that worker bills it. */
 const SUPERSEDED = 'superseded';
 const UNDELIVERABLE_ERROR: ApiError = { message: 'Part of this response was too large for RouterHub\'s internal message bus (NATS max_payload) and could not be delivered. Ask the operator to raise max_payload, or ask for a shorter output.', type: 'server_error', param: null, code: 'response_undeliverable' };
-const EARLY_END: Record<string, { error: ApiError; status: number }> = {
-  [DEADLINE]: { status: 504, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
-  [SHUTDOWN]: { status: 503, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
+const EARLY_END: Record<string, { error: ApiError; status: number; retryAfterSeconds: number | null }> = {
+  [DEADLINE]: { status: 504, retryAfterSeconds: null, error: { message: 'The response ran longer than this RouterHub allows (ROUTERHUB_MAX_RESPONSE_MS) and was stopped.', type: 'server_error', param: null, code: 'response_timeout' } },
+  // Another worker can serve it at once: a client that has not seen a byte yet gets 503 + Retry-After.
+  [SHUTDOWN]: { status: 503, retryAfterSeconds: 1, error: { message: 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', type: 'server_error', param: null, code: 'worker_shutting_down' } },
 };
 
 export class Worker {
@@ -107,13 +108,14 @@ export class Worker {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.closeIntake();
-    for (const s of this.subs) s.unsubscribe();
+    // The cancel subscription stays while streams finish: a client that goes away meanwhile still stops its upstream call.
     const until = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
     // The stopped jobs meter and record themselves once their upstream calls have unwound.
     const unwound = Date.now() + 2000;
     while (this.running.size > 0 && Date.now() < unwound) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.subs) s.unsubscribe();
     for (const t of this.timers) clearInterval(t);
     await this.dispatcher.close();
     await Promise.race([Promise.allSettled([...this.billing]), new Promise((r) => setTimeout(r, LEDGER_DRAIN_MS))]);
@@ -156,7 +158,7 @@ export class Worker {
               if (controller.signal.aborted && trace.served && !trace.billed) trace.billed = meter(trace.served, true);
               // Stopped by the worker itself, not by the client: the client still needs a terminal event.
               const early = EARLY_END[controller.signal.reason as string];
-              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, null, trace.billed?.usage ?? null]);
+              if (controller.signal.aborted && early) out.send([F.Failed, early.error, early.status, early.retryAfterSeconds, trace.billed?.usage ?? null]);
             }, (err: Error) => {
               // A bug, not an upstream failure: the client still gets a terminal event, and the bill.
               this.opts.log(`job ${job.id} crashed: ${err.stack ?? err.message}`);

@@ -10,6 +10,7 @@ import { modelsHandler } from '../../libs/dashboard/models';
 import { staticFiles } from '../../libs/dashboard/static';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
+import { reloadCatalogOnChange } from '../../libs/routing/catalog-reload';
 import { connectRedis } from '../../libs/store/redis';
 import { runProcess } from '../../libs/telemetry/lifecycle';
 import { logger } from '../../libs/telemetry/log';
@@ -27,9 +28,11 @@ runProcess(log, async () => {
     requestLog: { maxEntries: Number(env.ROUTERHUB_REQUEST_LOG_MAX ?? 100_000), maxAgeMs: Number(env.ROUTERHUB_REQUEST_LOG_DAYS ?? 30) * 86_400_000 },
   });
   const host = env.HOST ?? '127.0.0.1';
-  const catalog = ModelCatalog.load(env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json'), FAMILIES);
+  const catalogPath = env.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
+  let catalog = ModelCatalog.load(catalogPath, FAMILIES);
+  const stopReloading = reloadCatalogOnChange({ path: catalogPath, families: FAMILIES, apply: (c) => (catalog = c), log, pollMs: Number(env.ROUTERHUB_MODELS_POLL_MS ?? 0) });
   const ingressUrl = env.ROUTERHUB_PUBLIC_URL ?? `http://${host}:${env.PORT ?? 8080}`;
-  const handlers: Handler[] = [modelsHandler(control, catalog, ingressUrl), control.handler(), staticFiles()];
+  const handlers: Handler[] = [modelsHandler(control, () => catalog, ingressUrl), control.handler(), staticFiles()];
   const server = createDashboardServer(handlers, log);
   const port = Number(env.ROUTERHUB_DASHBOARD_PORT || Number(env.PORT ?? 8080) + 1);
   await new Promise<void>((resolve, reject) => {
@@ -38,6 +41,7 @@ runProcess(log, async () => {
   });
   log(`dashboard on http://${host}:${port}/, control API on /api/v1/`);
   return async () => {
+    stopReloading();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Limits } from '../../libs/control/admission';
 import { Dispatcher } from '../../libs/ingress/dispatch';
+import { drainIngress } from '../../libs/ingress/drain';
 import { startIngress } from '../../libs/ingress/http';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
+import { reloadCatalogOnChange } from '../../libs/routing/catalog-reload';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
 import { readiness } from '../../libs/ingress/readiness';
@@ -36,7 +38,10 @@ runProcess(log, async () => {
     acceptTimeoutMs: Number(env.ROUTERHUB_ACCEPT_TIMEOUT_MS ?? 1000),
     maxDispatches: Number(env.ROUTERHUB_MAX_DISPATCHES ?? 3),
     workerDeadMs,
+    // Workers send a keep-alive after this much silence (worker main.ts reads the same variable).
+    silenceMs: 2 * Number(env.ROUTERHUB_KEEPALIVE_MS ?? 10_000) + workerDeadMs,
   });
+  let draining = false;
   dispatcher.start();
   const keyCacheMs = Number(env.ROUTERHUB_KEY_CACHE_MS ?? 5000);
   const limits = new Limits(redis, {
@@ -62,15 +67,25 @@ runProcess(log, async () => {
       redisTimeoutMs: redisTimeout,
       liveWorkers: () => dispatcher.liveWorkers(),
       workerDeadMs,
+      draining: () => draining,
     }),
     codexInstructions: env.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(env.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
+  });
+  const stopReloading = reloadCatalogOnChange({
+    path: catalogPath, families: FAMILIES, apply: (c) => ingress.setCatalog(c), log, pollMs: Number(env.ROUTERHUB_MODELS_POLL_MS ?? 0),
   });
   log(`listening on ${env.HOST ?? '127.0.0.1'}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
 
   return async () => {
-    ingress.close();
-    const until = Date.now() + Number(env.INGRESS_STOP_GRACE_MS ?? 5000);
-    while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    stopReloading();
+    await drainIngress({
+      markDraining: () => (draining = true),
+      closeListener: () => ingress.close(),
+      inflight: () => dispatcher.size,
+      failRemaining: (error, status) => dispatcher.failAll(error, status),
+    }, { noticeMs: Number(env.ROUTERHUB_DRAIN_NOTICE_MS ?? 5000), graceMs: Number(env.INGRESS_STOP_GRACE_MS ?? 25_000) }, log);
+    // The failures just written leave the socket before the process exits.
+    await new Promise((r) => setTimeout(r, 100));
     dispatcher.stop();
     limits.stop();
     await nc.drain().catch(() => undefined);
