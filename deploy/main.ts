@@ -6,9 +6,14 @@ import { paths, startCluster } from './cluster';
 async function main(): Promise<void> {
   const env = process.env;
   const devKey = env.ROUTERHUB_DEV_KEY || generateKey();
+  const lb = env.ROUTERHUB_LB || undefined;
+  if (lb !== undefined && lb !== 'haproxy') throw new Error(`ROUTERHUB_LB=${lb} is not a load balancer the launcher knows: use ROUTERHUB_LB=haproxy, or leave it unset`);
   const cluster = await startCluster({
     port: Number(env.PORT ?? 8080),
     workers: Number(env.ROUTERHUB_WORKERS ?? 2),
+    ingresses: Number(env.ROUTERHUB_INGRESSES || 1),
+    natsCluster: Number(env.ROUTERHUB_NATS_CLUSTER || 1),
+    lb,
     natsUrl: env.NATS_URL,
     redisUrl: env.REDIS_URL,
     devKey,
@@ -30,6 +35,7 @@ RouterHub is running.
   base URL   ${cluster.baseUrl}/v1
   dev key    ${env.ROUTERHUB_DEV_KEY ? '(the one in ROUTERHUB_DEV_KEY: a key given to RouterHub is never printed)' : `${devKey}   (generated; set ROUTERHUB_DEV_KEY to keep one)`}
   dashboard  ${cluster.dashboardUrl}   (control API: ${cluster.dashboardUrl}/api/v1/)${adminLine}
+  ingresses  ${cluster.ingresses.map((i) => i.baseUrl).join(' ')}${cluster.lb ? '   (behind HAProxy at the base URL)' : ''}
   NATS       ${cluster.natsUrl}
   Redis      ${cluster.redisUrl}
   workers    ${cluster.workers.length}
@@ -50,7 +56,7 @@ wire_api = "responses"
 # Codex's metadata for every RouterHub model (full toolset, apply_patch included):
 model_catalog_url = "${cluster.baseUrl}/v1/codex/models"
 
-Ctrl-C stops every process.
+Ctrl-C stops every process; SIGHUP to this launcher reloads the model catalog (ROUTERHUB_MODELS) everywhere.
 `);
   let stopping = false;
   const stop = () => {
@@ -61,7 +67,11 @@ Ctrl-C stops every process.
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  for (const [name, child] of [['ingress', cluster.ingress], ['dashboard', cluster.dashboard]] as const) {
+  // The catalog is read by the ingresses and the dashboard (workers get each route plan in its job).
+  process.on('SIGHUP', () => {
+    for (const child of [...cluster.ingresses.map((i) => i.process), cluster.dashboard]) child.kill('SIGHUP');
+  });
+  for (const [name, child] of [...cluster.ingresses.map((i) => ['ingress', i.process] as const), ['dashboard', cluster.dashboard] as const, ...(cluster.lb ? [['HAProxy', cluster.lb] as const] : [])]) {
     child.once('exit', (code) => {
       if (stopping) return;
       process.stderr.write(`the ${name} exited (code ${code}); stopping the cluster\n`);

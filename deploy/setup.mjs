@@ -23,8 +23,11 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   writeFileSync(stamp, lockHash);
 }
 
-// NATS and Redis servers come from Debian's packages.
-const missing = ['nats-server', 'redis-server'].filter((b) => !onPath(b));
+// NATS and Redis servers come from Debian's packages; HAProxy too, when the tests or the launcher's
+// load balancer (ROUTERHUB_LB=haproxy) need it.
+const wanted = ['nats-server', 'redis-server'];
+if (process.argv.includes('--test') || process.env.ROUTERHUB_LB === 'haproxy') wanted.push('haproxy');
+const missing = wanted.filter((b) => !onPath(b));
 if (missing.length > 0) {
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   console.log(`[setup] installing ${missing.join(', ')} with apt-get`);
@@ -33,7 +36,7 @@ if (missing.length > 0) {
     apt('update', '-qq');
     apt('install', '-y', '-qq', ...missing);
   } catch {
-    console.error(`[setup] could not install ${missing.join(', ')}: install the Debian packages by hand, or set NATS_URL / REDIS_URL to running servers.`);
+    console.error(`[setup] could not install ${missing.join(', ')}: install the Debian packages by hand${missing.includes('haproxy') ? '' : ', or set NATS_URL / REDIS_URL to running servers'}.`);
     process.exit(1);
   }
 }
