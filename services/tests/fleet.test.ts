@@ -134,7 +134,12 @@ t.test('a fleet behind HAProxy survives SIGHUP, a NATS node lost and rolling res
         return { done }; // wrapped: an async function returning the promise itself would wait for it
       }));
       const started = Date.now();
-      await cluster.restartIngress(i);
+      const restarted = cluster.restartIngress(i);
+      // Within the notice period (1 s here), while the socket still takes connections.
+      let draining: { status: number; body: unknown } = { status: 0, body: null };
+      await waitUntil(async () => (draining = await readyz(cluster.ingresses[i].baseUrl)).status === 503, 800, 20);
+      t.match(draining, { status: 503, body: { checks: { accepting: false }, failed: [{ check: 'accepting', message: /shutting down/ }] } }, 'the stopping ingress answers /readyz 503 at once');
+      await restarted;
       t.comment(`ingress ${i + 1} drained, exited and came back in ${Date.now() - started} ms`);
       t.same(await Promise.all(long.map((l) => l.done)), [0, 1].map(() => ({ outcome: 'retryable', detail: 'response.failed ingress_shutting_down' })), 'turns longer than the grace period end with a retryable failure');
       await advance('ingress restarts', LOOPS);
@@ -170,6 +175,15 @@ t.test('a fleet behind HAProxy survives SIGHUP, a NATS node lost and rolling res
   t.ok(count('completed').length >= 8 * LOOPS, 'the load kept completing streams');
   t.ok(tallies.some((x) => x.detail === 'response.failed worker_shutting_down'), 'a stopping worker ended the turns it could not finish, retryably');
 });
+
+async function readyz(baseUrl: string): Promise<{ status: number; body: unknown }> {
+  try {
+    const res = await fetch(`${baseUrl}/readyz`);
+    return { status: res.status, body: await res.json() };
+  } catch (err) {
+    return { status: 0, body: (err as Error).message };
+  }
+}
 
 async function listModels(baseUrl: string): Promise<string[]> {
   try {
