@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Set-up shared by `npm start`, `npm test` and `npm run bench`: install what a fresh Debian machine
-// lacks (npm dependencies, nats-server, redis-server; chromium for the dashboard's browser test), then
+// lacks (npm dependencies, nats-server, redis-server; chromium and haproxy for tests), then
 // build (tsc, and the dashboard's web app with esbuild). Idempotent and quick when done.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,11 +23,8 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   writeFileSync(stamp, lockHash);
 }
 
-// NATS and Redis servers come from Debian's packages; HAProxy too, when the tests or the launcher's
-// load balancer (ROUTERHUB_LB=haproxy) need it.
-const wanted = ['nats-server', 'redis-server'];
-if (process.argv.includes('--test') || process.env.ROUTERHUB_LB === 'haproxy') wanted.push('haproxy');
-const missing = wanted.filter((b) => !onPath(b));
+// NATS and Redis servers come from Debian's packages.
+const missing = ['nats-server', 'redis-server'].filter((b) => !onPath(b));
 if (missing.length > 0) {
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   console.log(`[setup] installing ${missing.join(', ')} with apt-get`);
@@ -36,25 +33,32 @@ if (missing.length > 0) {
     apt('update', '-qq');
     apt('install', '-y', '-qq', ...missing);
   } catch {
-    console.error(`[setup] could not install ${missing.join(', ')}: install the Debian packages by hand${missing.includes('haproxy') ? '' : ', or set NATS_URL / REDIS_URL to running servers'}.`);
+    console.error(`[setup] could not install ${missing.join(', ')}: install the Debian packages by hand, or set NATS_URL / REDIS_URL to running servers.`);
     process.exit(1);
   }
 }
 
-// The dashboard's browser test drives Debian's chromium (playwright-core, no browser download).
-// Only `npm test` needs it: `npm start` goes on without it.
-if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
-  console.log('[setup] installing chromium with apt-get (for the dashboard browser test)');
+// Only `npm test` needs these (`npm start` goes on without them): Debian's chromium for the
+// dashboard's browser test (playwright-core, no browser download), and haproxy for the tests of
+// deploy/haproxy.cfg in front of real ingresses, which `npm start` needs too with ROUTERHUB_LB=haproxy.
+const forTests = process.argv.includes('--test');
+const optional = [
+  { bin: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard browser test', wanted: forTests },
+  { bin: '/usr/sbin/haproxy', pkg: 'haproxy', why: 'the load balancer (ROUTERHUB_LB=haproxy; services/tests/headers.test.ts, fleet.test.ts)', wanted: forTests || process.env.ROUTERHUB_LB === 'haproxy' },
+];
+for (const { bin, pkg, why, wanted } of optional) {
+  if (!wanted || existsSync(bin)) continue;
+  console.log(`[setup] installing ${pkg} with apt-get (for ${why})`);
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
   try {
-    apt('install', '-y', '-qq', 'chromium');
+    apt('install', '-y', '-qq', pkg);
   } catch {
     try {
       apt('update', '-qq');
-      apt('install', '-y', '-qq', 'chromium');
+      apt('install', '-y', '-qq', pkg);
     } catch {
-      console.error('[setup] could not install chromium: install the Debian package "chromium" by hand to run the dashboard browser test.');
+      console.error(`[setup] could not install ${pkg}: install the Debian package "${pkg}" by hand to run ${why}.`);
       process.exit(1);
     }
   }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import { errorJson, HttpError, keyStoreUnavailable, statusLine } from '../protocol/errors';
+import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
 import { parseRequest } from '../protocol/validate';
@@ -23,6 +24,8 @@ export interface IngressOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Nesting, counts and string lengths a request may have, checked before a worker sees it. */
+  inputLimits: InputLimits;
   /** Request bytes waiting for a worker past which new requests are turned away (503). */
   maxWaitingBytes: number;
   maxBacklogBytes: number;
@@ -138,7 +141,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         if (aborted) return;
         const raw = body!;
         body = null;
-        const request = parseRequest(raw);
+        const request = parseRequest(raw, opts.inputLimits);
         // Closures below outlive the request object; they keep only its model name and its settings
         // serialized (a Codex request parses to a few hundred KB of objects, per stream).
         const model = request.model;
@@ -180,7 +183,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         if (!client) admission?.release();
         if (aborted) return;
         if (body && /^codex_/i.test(userAgent) && err instanceof HttpError && err.code === 'rate_limit_exceeded') {
-          const model = streamedModel(body);
+          const model = streamedModel(body, opts.inputLimits);
           if (model !== null) return failStreamAtOnce(res, err, model, startedAt, opts.maxBacklogBytes);
         }
         sendError(res, err, admission?.headers);
@@ -202,9 +205,9 @@ async function authenticate(keys: KeyStore, header: string): Promise<string> {
 }
 
 /** The model of a request that asks for a stream, or null (an invalid body gets its own 400 next time). */
-function streamedModel(body: Buffer): string | null {
+function streamedModel(body: Buffer, limits: InputLimits): string | null {
   try {
-    const request = parseRequest(body);
+    const request = parseRequest(body, limits);
     return request.stream === true ? request.model : null;
   } catch {
     return null;

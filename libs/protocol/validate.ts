@@ -1,6 +1,7 @@
 // Request validation from one JSON schema (ajv). Strict where RouterHub reads a field, open where
 // Codex sends item and tool types that evolve faster than this schema (CODEX-CONTRACT.md 1.3/1.4).
 import Ajv, { type ErrorObject } from 'ajv';
+import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './bounds';
 import { HttpError } from './errors';
 import type { ResponsesRequest } from './types';
 
@@ -48,18 +49,24 @@ const schema = {
 const check = new Ajv({ allErrors: false, strict: false }).compile(schema);
 const explain = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
-/** Parses and validates a request body; throws an HttpError 400 that names the offending field. */
-export function parseRequest(body: Buffer | string): ResponsesRequest {
+/**
+ * Parses and validates a request body and checks it against the input bounds (nesting, counts,
+ * string lengths); throws an HttpError 400 that names the offending field.
+ */
+export function parseRequest(body: Buffer | string, limits: InputLimits = DEFAULT_INPUT_LIMITS): ResponsesRequest {
   let doc: unknown;
   try {
     doc = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
+    // V8's JSON.parse is iterative, never a RangeError: 100k levels of `[` parse (the bounds below
+    // refuse them) or, unclosed, end here as a SyntaxError.
     throw new HttpError(400, `The request body is not valid JSON (${(err as Error).message}). Send a JSON object with "model" and "input".`, 'invalid_request_error', 'invalid_json');
   }
   if (!check(doc)) {
     explain(doc);
     throw describe(mostSpecific(explain.errors ?? []));
   }
+  checkInputBounds(doc, limits);
   return doc as ResponsesRequest;
 }
 

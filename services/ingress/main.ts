@@ -5,6 +5,7 @@ import { Limits } from '../../libs/control/admission';
 import { Dispatcher } from '../../libs/ingress/dispatch';
 import { drainIngress } from '../../libs/ingress/drain';
 import { startIngress } from '../../libs/ingress/http';
+import { checkedInputLimits, DEFAULT_INPUT_LIMITS } from '../../libs/protocol/bounds';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
 import { reloadCatalogOnChange } from '../../libs/routing/catalog-reload';
@@ -54,6 +55,13 @@ runProcess(log, async () => {
     host: env.HOST ?? '127.0.0.1',
     port: Number(env.PORT ?? 8080),
     maxBodyBytes: Number(env.ROUTERHUB_MAX_BODY_BYTES ?? 8 * 1024 * 1024),
+    inputLimits: checkedInputLimits({
+      maxDepth: Number(env.ROUTERHUB_MAX_JSON_DEPTH ?? DEFAULT_INPUT_LIMITS.maxDepth),
+      maxToolSchemaDepth: Number(env.ROUTERHUB_MAX_TOOL_SCHEMA_DEPTH ?? DEFAULT_INPUT_LIMITS.maxToolSchemaDepth),
+      maxInputItems: Number(env.ROUTERHUB_MAX_INPUT_ITEMS ?? DEFAULT_INPUT_LIMITS.maxInputItems),
+      maxTools: Number(env.ROUTERHUB_MAX_TOOLS ?? DEFAULT_INPUT_LIMITS.maxTools),
+      maxStringLength: Number(env.ROUTERHUB_MAX_STRING_LENGTH ?? DEFAULT_INPUT_LIMITS.maxStringLength),
+    }),
     maxWaitingBytes: Number(env.ROUTERHUB_MAX_WAITING_BYTES ?? 128 * 1024 * 1024),
     maxBacklogBytes: Number(env.ROUTERHUB_MAX_CLIENT_BACKLOG_BYTES ?? 4 * 1024 * 1024),
     maxResponseMs: Number(env.ROUTERHUB_MAX_RESPONSE_MS ?? 30 * 60_000),

@@ -13,7 +13,7 @@ import { generateKey } from '../../libs/store/keys';
 
 // What Codex retries by itself (CODEX-CONTRACT.md §3): an HTTP 502/503 that says when (Retry-After),
 // or a response.failed whose code names a passing fault of RouterHub's own processes.
-const RETRYABLE_CODES = new Set(['ingress_shutting_down', 'worker_shutting_down', 'worker_lost', 'frames_lost', 'no_worker_available', 'no_ingress_available', 'bad_gateway', 'dispatch_failed']);
+const RETRYABLE_CODES = new Set(['ingress_shutting_down', 'worker_shutting_down', 'worker_lost', 'frames_lost', 'no_worker_available', 'dispatch_failed']);
 const LOOPS = 5;
 const MAX_REQUESTS_PER_LOOP = 400;
 
