@@ -1,8 +1,9 @@
-// The local cluster: nats-server, redis-server, the demo upstream, one ingress and N workers as
-// child processes on loopback. `npm start` (deploy/main.ts), the integration tests and the
+// The local cluster: nats-server (one, or a cluster of 3), redis-server, the demo upstream, one or
+// more ingresses (behind HAProxy with `lb`) and N workers as child processes on loopback. `npm start` (deploy/main.ts), the integration tests and the
 // benchmarks all start the cluster through this one function.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { bootstrap, type FirstAdmin } from '../libs/control/bootstrap';
@@ -36,6 +37,12 @@ export interface ClusterOptions {
   demoUpstream?: boolean;
   /** Extra environment for the ingress and the workers (e.g. upstream keys, timeouts). */
   env?: Record<string, string>;
+  /** Start a NATS cluster of this many nodes (deploy/nats/routerhub.conf) instead of one server. */
+  natsCluster?: number;
+  /** Put HAProxy (deploy/haproxy.cfg) in front of the ingresses: `port` is then its port. */
+  lb?: 'haproxy';
+  /** HAProxy's /readyz probe interval (ROUTERHUB_LB_CHECK_MS). */
+  lbCheckMs?: number;
   /** Where redis-server keeps its data; in memory when unset. */
   redisDir?: string;
   /** Child output: inherit (npm start) or ignore (tests). */
@@ -43,6 +50,7 @@ export interface ClusterOptions {
 }
 
 export interface Cluster {
+  /** Where clients connect: the load balancer with `lb`, else the first ingress. */
   baseUrl: string;
   port: number;
   natsUrl: string;
@@ -56,6 +64,12 @@ export interface Cluster {
   ingress: ChildProcess;
   /** Every ingress (the first is `ingress`), with its base URL. */
   ingresses: Array<{ process: ChildProcess; baseUrl: string; port: number }>;
+  /** The NATS servers (one unless `natsCluster`). */
+  natsNodes: Array<{ process: ChildProcess; url: string; /** nats-server's monitoring endpoint (/varz, /connz) */ monitorUrl: string }>;
+  /** HAProxy, with `lb`. */
+  lb: ChildProcess | null;
+  /** SIGTERMs ingress `i`, waits for it to drain and exit, starts a new one on its port; resolves when that one is ready. */
+  restartIngress(i: number): Promise<ChildProcess>;
   dashboard: ChildProcess;
   workers: ChildProcess[];
   /** Starts one more worker; resolves when it heartbeats (the ingress reports it live). */
@@ -67,7 +81,8 @@ export function binary(name: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin'])) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
-  throw new Error(`${name} is not installed: run \`npm start\` or \`npm test\` (they install it with apt-get), or set ${name === 'nats-server' ? 'NATS_URL' : 'REDIS_URL'}`);
+  const instead: Record<string, string> = { 'nats-server': ', or set NATS_URL', 'redis-server': ', or set REDIS_URL' };
+  throw new Error(`${name} is not installed: run \`npm start\` or \`npm test\` (they install it with apt-get)${instead[name] ?? ''}`);
 }
 
 export function freePort(): Promise<number> {
@@ -125,11 +140,21 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   try {
     let natsUrl = opts.natsUrl;
+    const natsNodes: Cluster['natsNodes'] = [];
     if (!natsUrl) {
-      const port = await freePort();
-      start(binary('nats-server'), natsServerArgs(port), {}, servers);
-      await waitForPort(port);
-      natsUrl = `nats://127.0.0.1:${port}`;
+      const nodes = Math.max(1, opts.natsCluster ?? 1);
+      const ports = await Promise.all(Array.from({ length: nodes }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+      const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',');
+      for (const [i, p] of ports.entries()) {
+        const cluster = nodes > 1 ? ['-c', join(ROOT, 'deploy', 'nats', 'routerhub.conf'), '--cluster_name', 'routerhub', '--server_name', `nats-${i + 1}`, '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes] : [];
+        natsNodes.push({
+          process: start(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), ...cluster], {}, servers),
+          url: `nats://127.0.0.1:${p.client}`,
+          monitorUrl: `http://127.0.0.1:${p.monitor}`,
+        });
+      }
+      for (const p of ports) await waitForPort(p.client);
+      natsUrl = natsNodes.map((n) => n.url).join(',');
     }
     let redisUrl = opts.redisUrl;
     if (!redisUrl) {
@@ -155,19 +180,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
 
     const port = opts.port || (await freePort());
+    const lbCheckMs = opts.lbCheckMs ?? Number(process.env.ROUTERHUB_LB_CHECK_MS || 1000);
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
       REDIS_URL: redisUrl,
       ...(demoUrl ? { ROUTERHUB_DEMO_URL: demoUrl } : {}),
       ...(opts.modelsPath ? { ROUTERHUB_MODELS: opts.modelsPath } : {}),
+      // A stopping ingress keeps listening until HAProxy saw 2 failed probes (and 2 intervals of margin);
+      // with no load balancer in front there is no one to tell.
+      ROUTERHUB_DRAIN_NOTICE_MS: process.env.ROUTERHUB_DRAIN_NOTICE_MS ?? String(opts.lb ? 4 * lbCheckMs : 0),
       ...opts.env,
     };
     // ROUTERHUB_NODE_FLAGS: extra node flags for the ingress and workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const flags = (process.env.ROUTERHUB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     const ingresses: Cluster['ingresses'] = [];
+    const startIngress = (i: number, p: number) => start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, ...opts.ingressEnv?.[i], PORT: String(p) });
     for (let i = 0; i < (opts.ingresses ?? 1); i++) {
-      const p = i === 0 ? port : await freePort();
-      ingresses.push({ process: start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, ...opts.ingressEnv?.[i], PORT: String(p) }), baseUrl: `http://127.0.0.1:${p}`, port: p });
+      // Behind the load balancer every ingress has a port of its own; `port` is the balancer's.
+      const p = i === 0 && !opts.lb ? port : await freePort();
+      ingresses.push({ process: startIngress(i, p), baseUrl: `http://127.0.0.1:${p}`, port: p });
     }
     const ingress = ingresses[0].process;
     const dashboardPort = opts.dashboardPort || ((await portFree(port + 1)) ? port + 1 : await freePort());
@@ -177,10 +208,28 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const baseUrl = `http://127.0.0.1:${port}`;
     for (const i of ingresses) await waitReady(i.baseUrl, i.process);
     await waitForPort(dashboardPort);
+    let lb: ChildProcess | null = null;
+    if (opts.lb === 'haproxy') {
+      lb = startHaproxy(start, { port, dashboardPort, ingressPorts: ingresses.map((i) => i.port), checkMs: lbCheckMs });
+      await waitReady(baseUrl, lb, 'HAProxy');
+    }
 
     return {
-      baseUrl, port, natsUrl, redisUrl, demoUrl, devKey: opts.devKey, ingress, ingresses, workers, dashboard, firstAdmin,
+      baseUrl, port, natsUrl, redisUrl, demoUrl, devKey: opts.devKey, ingress, ingresses, workers, dashboard, firstAdmin, natsNodes, lb,
       dashboardUrl: `http://127.0.0.1:${dashboardPort}`,
+      async restartIngress(i) {
+        const old = ingresses[i];
+        if (old.process.exitCode === null && old.process.signalCode === null) {
+          await new Promise<void>((resolve) => {
+            old.process.once('exit', () => resolve());
+            old.process.kill('SIGTERM');
+          });
+        }
+        const next = startIngress(i, old.port);
+        ingresses[i] = { ...old, process: next };
+        await waitReady(old.baseUrl, next);
+        return next;
+      },
       async addWorker() {
         const before = await liveWorkers(baseUrl);
         const w = start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env);
@@ -195,6 +244,30 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * HAProxy from deploy/haproxy.cfg, the file an operator deploys, with one `server` line per ingress
+ * appended (its last section is the ingress backend) and loopback addresses in its variables.
+ */
+function startHaproxy(
+  start: (cmd: string, args: string[], env?: Record<string, string>) => ChildProcess,
+  o: { port: number; dashboardPort: number; ingressPorts: number[]; checkMs: number },
+): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'rh-haproxy-'));
+  const cfg = join(dir, 'haproxy.cfg');
+  const servers = o.ingressPorts.map((p, i) => `    server ingress${i + 1} 127.0.0.1:${p}\n`).join('');
+  writeFileSync(cfg, `${readFileSync(join(ROOT, 'deploy', 'haproxy.cfg'), 'utf8').trimEnd()}\n${servers}`);
+  const env = { ROUTERHUB_LB_BIND: `127.0.0.1:${o.port}`, ROUTERHUB_DASHBOARD_ADDR: `127.0.0.1:${o.dashboardPort}`, ROUTERHUB_LB_CHECK_MS: String(o.checkMs) };
+  const haproxy = binary('haproxy');
+  try {
+    execFileSync(haproxy, ['-c', '-q', '-f', cfg], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`HAProxy rejects the configuration ${cfg}: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`);
+  }
+  const child = start(haproxy, ['-db', '-f', cfg], env);
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return child;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -214,11 +287,12 @@ async function liveWorkers(baseUrl: string): Promise<number> {
   }
 }
 
-async function waitReady(baseUrl: string, ingress: ChildProcess, timeoutMs = 20_000): Promise<void> {
+/** Until `baseUrl`/readyz answers 200 (an ingress, or the load balancer once an ingress behind it is up). */
+async function waitReady(baseUrl: string, server: ChildProcess, name = 'the ingress', timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
-    if (ingress.exitCode !== null) throw new Error(`the ingress exited with code ${ingress.exitCode} (see its log above)`);
+    if (server.exitCode !== null) throw new Error(`${name} exited with code ${server.exitCode} (see its log above)`);
     try {
       const res = await fetch(`${baseUrl}/readyz`);
       last = await res.text();

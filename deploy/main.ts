@@ -10,6 +10,9 @@ async function main(): Promise<void> {
   const cluster = await startCluster({
     port: settings.PORT,
     workers: settings.ROUTERHUB_WORKERS,
+    ingresses: settings.ROUTERHUB_INGRESSES,
+    natsCluster: settings.ROUTERHUB_NATS_CLUSTER,
+    lb: settings.ROUTERHUB_LB === 'haproxy' ? 'haproxy' : undefined,
     natsUrl: settings.NATS_URL,
     redisUrl: settings.REDIS_URL,
     devKey,
@@ -31,6 +34,7 @@ RouterHub is running.
   base URL   ${cluster.baseUrl}/v1
   dev key    ${settings.ROUTERHUB_DEV_KEY ? '(the one in ROUTERHUB_DEV_KEY: a key given to RouterHub is never printed)' : `${devKey}   (generated; set ROUTERHUB_DEV_KEY to keep one)`}
   dashboard  ${cluster.dashboardUrl}   (control API: ${cluster.dashboardUrl}/api/v1/)${adminLine}
+  ingresses  ${cluster.ingresses.map((i) => i.baseUrl).join(' ')}${cluster.lb ? '   (behind HAProxy at the base URL)' : ''}
   NATS       ${cluster.natsUrl}
   Redis      ${cluster.redisUrl}
   workers    ${cluster.workers.length}
@@ -51,7 +55,7 @@ wire_api = "responses"
 # Codex's metadata for every RouterHub model (full toolset, apply_patch included):
 model_catalog_url = "${cluster.baseUrl}/v1/codex/models"
 
-Ctrl-C stops every process.
+Ctrl-C stops every process; SIGHUP to this launcher reloads the model catalog (ROUTERHUB_MODELS) everywhere.
 `);
   let stopping = false;
   const stop = () => {
@@ -62,7 +66,11 @@ Ctrl-C stops every process.
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  for (const [name, child] of [['ingress', cluster.ingress], ['dashboard', cluster.dashboard]] as const) {
+  // The catalog is read by the ingresses and the dashboard (workers get each route plan in its job).
+  process.on('SIGHUP', () => {
+    for (const child of [...cluster.ingresses.map((i) => i.process), cluster.dashboard]) child.kill('SIGHUP');
+  });
+  for (const [name, child] of [...cluster.ingresses.map((i) => ['ingress', i.process] as const), ['dashboard', cluster.dashboard] as const, ...(cluster.lb ? [['HAProxy', cluster.lb] as const] : [])]) {
     child.once('exit', (code) => {
       if (stopping) return;
       process.stderr.write(`the ${name} exited (code ${code}); stopping the cluster\n`);

@@ -39,14 +39,15 @@ if (missing.length > 0) {
 }
 
 // Only `npm test` needs these (`npm start` goes on without them): Debian's chromium for the
-// dashboard's browser test (playwright-core, no browser download), and haproxy for the test of
-// deploy/haproxy.cfg in front of real ingresses.
-const testOnly = [
-  { bin: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard browser test' },
-  { bin: '/usr/sbin/haproxy', pkg: 'haproxy', why: 'the load balancer test (services/tests/headers.test.ts)' },
+// dashboard's browser test (playwright-core, no browser download), and haproxy for the tests of
+// deploy/haproxy.cfg in front of real ingresses, which `npm start` needs too with ROUTERHUB_LB=haproxy.
+const forTests = process.argv.includes('--test');
+const optional = [
+  { bin: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard browser test', wanted: forTests },
+  { bin: '/usr/sbin/haproxy', pkg: 'haproxy', why: 'the load balancer (ROUTERHUB_LB=haproxy; services/tests/headers.test.ts, fleet.test.ts)', wanted: forTests || process.env.ROUTERHUB_LB === 'haproxy' },
 ];
-for (const { bin, pkg, why } of testOnly) {
-  if (!process.argv.includes('--test') || existsSync(bin)) continue;
+for (const { bin, pkg, why, wanted } of optional) {
+  if (!wanted || existsSync(bin)) continue;
   console.log(`[setup] installing ${pkg} with apt-get (for ${why})`);
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);

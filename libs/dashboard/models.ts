@@ -80,7 +80,8 @@ async function lastHour(control: ControlPlane, now: number): Promise<RequestReco
   return out;
 }
 
-export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingressUrl: string): Handler {
+/** `catalog` is read per request: a reloaded catalog (SIGHUP) shows at once. */
+export function modelsHandler(control: ControlPlane, catalog: () => ModelCatalog, ingressUrl: string): Handler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://dashboard').pathname;
     if (path !== '/api/v1/models') return false;
@@ -95,8 +96,9 @@ export function modelsHandler(control: ControlPlane, catalog: ModelCatalog, ingr
     const now = Date.now();
     const [records, doctorRun, states] = await Promise.all([lastHour(control, now), lastDoctorRun(control.redis), readHealth(control.redis)]);
     const health = healthOf(records);
-    const checkups = checkupsById(doctorRun, catalog);
-    const data = catalog.models.map((m) => ({
+    const current = catalog();
+    const checkups = checkupsById(doctorRun, current);
+    const data = current.models.map((m) => ({
       id: m.id,
       display_name: m.display_name ?? m.id,
       context_window: m.context_window ?? null,

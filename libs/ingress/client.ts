@@ -93,7 +93,8 @@ export class ClientResponse implements ResponseListener {
 
   onFailure(error: ApiError, status: number): void {
     if (this.ended) return;
-    if (!this.committed) return this.error(status, error, null);
+    // These failures (no worker, a worker lost, a stopping ingress) pass: say when to retry.
+    if (!this.committed) return this.error(status, error, status === 503 ? 1 : null);
     this.write(this.rs.failed(error), true);
   }
 

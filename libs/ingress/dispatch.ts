@@ -227,7 +227,21 @@ export class Dispatcher {
     entry.listener.onFrames([failedFrame(entry.lost.error, usage)]);
   }
 
+  /**
+   * Ends every response this ingress still serves (a stopping ingress past its grace period): each
+   * client gets a retryable failure, and each worker is told to stop the upstream call.
+   */
+  failAll(error: HttpError): number {
+    const n = this.inflight.size;
+    for (const [requestId, entry] of this.inflight) {
+      if (entry.worker) this.cancelOn(entry.worker, requestId);
+      this.fail(requestId, entry, error);
+    }
+    return n;
+  }
+
   private reapDeadWorkers(now: number): void {
+    const silenceMs = this.opts.silenceMs ?? 0;
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
       if (entry.lost) {

@@ -49,16 +49,28 @@ export interface IngressOptions {
   codexInstructions: string;
 }
 
-export interface Ingress { port: number; close(): void }
+export interface Ingress {
+  port: number;
+  /** Stops listening for new connections; the open ones (and their streams) go on. */
+  close(): void;
+  /** Routes new requests by this catalog (a reload); responses under way keep the route plan they started with. */
+  setCatalog(catalog: ModelCatalog): void;
+}
 
 export function startIngress(opts: IngressOptions): Promise<Ingress> {
   const app = uWS.App();
   app.post('/v1/responses', (res, req) => handleResponses(res, req, opts));
-  // The catalog is fixed for the life of the process: serialize its documents once.
-  const models = JSON.stringify({ object: 'list', data: opts.catalog.models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0] })) });
-  authenticatedGet(app, opts.keys, '/v1/models', models);
+  // Serialized once per catalog, not per request.
+  const documents = { models: '', codexModels: '' };
+  const setCatalog = (catalog: ModelCatalog) => {
+    opts.catalog = catalog;
+    documents.models = JSON.stringify({ object: 'list', data: catalog.models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0] })) });
+    documents.codexModels = JSON.stringify(codexCatalog(catalog, opts.codexInstructions));
+  };
+  setCatalog(opts.catalog);
+  authenticatedGet(app, opts.keys, '/v1/models', () => documents.models);
   // Codex fetches this with `model_catalog_url` (?client_version=…) and its provider key.
-  authenticatedGet(app, opts.keys, '/v1/codex/models', JSON.stringify(codexCatalog(opts.catalog, opts.codexInstructions)));
+  authenticatedGet(app, opts.keys, '/v1/codex/models', () => documents.codexModels);
   app.get('/healthz', (res) => sendJson(res, 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
     const aborted = watchAbort(res);
@@ -79,7 +91,7 @@ export function startIngress(opts: IngressOptions): Promise<Ingress> {
   return new Promise((resolve, reject) => {
     app.listen(opts.host, opts.port, (socket: us_listen_socket | false) => {
       if (!socket) return reject(new Error(`cannot listen on ${opts.host}:${opts.port} (in use?)`));
-      resolve({ port: uWS.us_socket_local_port(socket), close: () => uWS.us_listen_socket_close(socket) });
+      resolve({ port: uWS.us_socket_local_port(socket), close: () => uWS.us_listen_socket_close(socket), setCatalog });
     });
   });
 }
@@ -285,11 +297,11 @@ function sendJson(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
 }
 
-function authenticatedGet(app: TemplatedApp, keys: KeyStore, path: string, body: string): void {
+function authenticatedGet(app: TemplatedApp, keys: KeyStore, path: string, body: () => string): void {
   app.get(path, (res, req) => {
     const aborted = watchAbort(res);
     authenticate(keys, req.getHeader('authorization'))
-      .then(() => !aborted.value && res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(body)))
+      .then(() => !aborted.value && res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(body())))
       .catch((err: unknown) => !aborted.value && sendError(res, err));
   });
 }

@@ -155,8 +155,14 @@ export function workerLost(workerId: string): HttpError {
   return new HttpError(502, `The RouterHub worker serving this response (${workerId}) stopped responding. Retry the request; another worker will serve it.`, 'server_error', 'worker_lost');
 }
 
+/** 503: an ingress stopping (SIGTERM) ended a response still open when its grace period was over. */
+export function ingressShuttingDown(): HttpError {
+  return new HttpError(503, 'The RouterHub ingress serving this response is shutting down and could not finish it in time. Retry the request; another ingress will serve it.', 'server_error', 'ingress_shutting_down', null, 1);
+}
+
 export function workerShuttingDown(): HttpError {
-  return new HttpError(503, 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', 'server_error', 'worker_shutting_down');
+  // Another worker can serve it at once: a client that has not seen a byte yet gets 503 + Retry-After.
+  return new HttpError(503, 'The RouterHub worker serving this response is shutting down. Retry the request; another worker will serve it.', 'server_error', 'worker_shutting_down', null, 1);
 }
 
 export function workerCrashed(detail: string): HttpError {

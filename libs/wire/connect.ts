@@ -1,8 +1,16 @@
 import { connect, Events, type NatsConnection } from 'nats';
 
-/** A NATS connection that reconnects forever: a NATS restart must not take a process down. */
+/**
+ * A NATS connection that reconnects forever: a NATS restart must not take a process down. `url` may
+ * list every server of a cluster, comma-separated (NATS_URL): the first start does not depend on one
+ * node, and a lost node's clients move to another (the servers' own gossip adds nodes not listed).
+ */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000 });
+  return connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000 });
+}
+
+export function natsServers(url: string): string[] {
+  return url.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /**

@@ -135,13 +135,14 @@ export class Worker {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.closeIntake();
-    for (const s of this.subs) s.unsubscribe();
+    // The cancel subscription stays while streams finish: a client that goes away meanwhile still stops its upstream call.
     const until = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
     // The stopped jobs meter and record themselves once their upstream calls have unwound.
     const unwound = Date.now() + 2000;
     while (this.running.size > 0 && Date.now() < unwound) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.subs) s.unsubscribe();
     for (const t of this.timers) clearInterval(t);
     this.health?.stop();
     await this.dispatcher.close();

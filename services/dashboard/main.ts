@@ -11,6 +11,7 @@ import { modelsHandler } from '../../libs/dashboard/models';
 import { staticFiles } from '../../libs/dashboard/static';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
+import { reloadCatalogOnChange } from '../../libs/routing/catalog-reload';
 import { connectRedis, redisProbe } from '../../libs/store/redis';
 import { countDashboardRequest, operatorEndpoints } from '../../libs/telemetry/endpoints';
 import { runProcess } from '../../libs/telemetry/lifecycle';
@@ -33,12 +34,14 @@ runProcess(log, async () => {
     requestLog: { maxEntries: settings.ROUTERHUB_REQUEST_LOG_MAX, maxAgeMs: settings.ROUTERHUB_REQUEST_LOG_DAYS * 86_400_000 },
   });
   const host = settings.HOST;
-  const catalog = ModelCatalog.load(settings.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json'), FAMILIES);
+  const catalogPath = settings.ROUTERHUB_MODELS ?? join(__dirname, '..', '..', '..', 'deploy', 'models.json');
+  let catalog = ModelCatalog.load(catalogPath, FAMILIES);
+  const stopReloading = reloadCatalogOnChange({ path: catalogPath, families: FAMILIES, apply: (c) => (catalog = c), log, pollMs: settings.ROUTERHUB_MODELS_POLL_MS });
   const ingressUrl = settings.ROUTERHUB_PUBLIC_URL ?? `http://${host}:${settings.PORT}`;
   const redisAnswers = redisProbe(redis, settings.ROUTERHUB_REDIS_TIMEOUT_MS, 1000);
   const operator = operatorEndpoints(async () => (await redisAnswers()) ? { ready: true, failed: [] } : { ready: false, failed: ['Redis does not answer a PING: the control API cannot read or write'] });
   const counted: Handler = async (req, res) => (countDashboardRequest(req, res), false);
-  const handlers: Handler[] = [counted, operator, modelsHandler(control, catalog, ingressUrl), control.handler(), staticFiles()];
+  const handlers: Handler[] = [counted, operator, modelsHandler(control, () => catalog, ingressUrl), control.handler(), staticFiles()];
   const server = createDashboardServer(handlers, log);
   const port = settings.ROUTERHUB_DASHBOARD_PORT || settings.PORT + 1;
   await new Promise<void>((resolve, reject) => {
@@ -47,6 +50,7 @@ runProcess(log, async () => {
   });
   log(`dashboard on http://${host}:${port}/, control API on /api/v1/`);
   return async () => {
+    stopReloading();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

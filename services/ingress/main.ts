@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { loadSettings } from '../../libs/config/settings';
 import { Limits } from '../../libs/control/admission';
 import { Dispatcher } from '../../libs/ingress/dispatch';
+import { drainIngress } from '../../libs/ingress/drain';
 import { startIngress } from '../../libs/ingress/http';
 import { FAMILIES } from '../../libs/providers/index';
 import { deploymentId, ModelCatalog } from '../../libs/routing/catalog';
+import { reloadCatalogOnChange } from '../../libs/routing/catalog-reload';
 import { DeploymentHealth } from '../../libs/routing/health';
 import { CODEX_BASE_INSTRUCTIONS } from '../../libs/routing/codex-instructions';
 import { KeyStore } from '../../libs/store/keys';
@@ -41,6 +43,7 @@ runProcess(log, async () => {
     workerDeadMs,
     silenceMs: settings.ROUTERHUB_KEEPALIVE_MS + workerDeadMs,
   });
+  let draining = false;
   dispatcher.start();
   const keyCacheMs = settings.ROUTERHUB_KEY_CACHE_MS;
   const limits = new Limits(redis, {
@@ -80,16 +83,26 @@ runProcess(log, async () => {
       redisTimeoutMs: redisTimeout,
       liveWorkers: () => dispatcher.liveWorkers(),
       workerDeadMs,
+      draining: () => draining,
     }),
     health,
     codexInstructions: settings.ROUTERHUB_CODEX_INSTRUCTIONS ? readFileSync(settings.ROUTERHUB_CODEX_INSTRUCTIONS, 'utf8') : CODEX_BASE_INSTRUCTIONS,
   });
+  const stopReloading = reloadCatalogOnChange({
+    path: catalogPath, families: FAMILIES, apply: (c) => ingress.setCatalog(c), log, pollMs: settings.ROUTERHUB_MODELS_POLL_MS,
+  });
   log(`listening on ${settings.HOST}:${ingress.port}, ${catalog.models.length} models from ${catalogPath}, ingress ${dispatcher.ingressId}`);
 
   return async () => {
-    ingress.close();
-    const until = Date.now() + settings.INGRESS_STOP_GRACE_MS;
-    while (dispatcher.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    stopReloading();
+    await drainIngress({
+      markDraining: () => (draining = true),
+      closeListener: () => ingress.close(),
+      inflight: () => dispatcher.size,
+      failRemaining: (error) => dispatcher.failAll(error),
+    }, { noticeMs: settings.ROUTERHUB_DRAIN_NOTICE_MS, graceMs: settings.INGRESS_STOP_GRACE_MS }, log);
+    // The failures just written leave the socket before the process exits.
+    await new Promise((r) => setTimeout(r, 100));
     dispatcher.stop();
     limits.stop();
     health?.stop();

@@ -1,13 +1,10 @@
 // Request headers the ingress's HTTP parser (uWebSockets.js 20.30) cannot answer, and the load
-// balancer that can: a real haproxy running deploy/haproxy.cfg as shipped, in front of two real
+// balancer that can: a real haproxy running deploy/haproxy.cfg as the launcher runs it, in front of two real
 // ingresses. Direct to an ingress, the compiled limits are pinned here as the README documents
 // them, so that an upgrade of uWS that changes them fails this test instead of going unnoticed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import t from 'tap';
-import { binary, freePort, paths, waitForPort } from '../../deploy/cluster';
 import { requestHeadersTooLarge } from '../../libs/protocol/errors';
-import { postResponses, startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
+import { postResponses, startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 import { rawGet, rawRequest } from '../../libs/testing/raw-http';
 
 const MODEL = 'test/model';
@@ -16,37 +13,19 @@ const MAX_FIELDS = 40;
 const MAX_HEADER_BYTES = 3584;
 
 let tc: TestCluster;
-let haproxy: ChildProcess;
 let lbPort: number;
 let lb: string;
-let haproxyLog = '';
 
 /** `n` header lines, `x-h0: v` …, to add to a request that already has host and connection. */
 const fields = (n: number) => Array.from({ length: n }, (_, i) => `x-h${i}: v`);
 
 t.before(async () => {
-  tc = await startTestCluster(() => [{ id: MODEL, deployments: [{ provider: 'openai-responses' }] }], { ingresses: 2 });
-  lbPort = await freePort();
-  lb = `http://127.0.0.1:${lbPort}`;
-  const [one, two] = tc.cluster.ingresses;
-  haproxy = spawn(binary('haproxy'), ['-f', join(paths.ROOT, 'deploy', 'haproxy.cfg'), '-db'], {
-    env: { ...process.env, ROUTERHUB_LB_BIND: `127.0.0.1:${lbPort}`, ROUTERHUB_INGRESS_1: `127.0.0.1:${one.port}`, ROUTERHUB_INGRESS_2: `127.0.0.1:${two.port}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  haproxy.stdout?.on('data', (d) => (haproxyLog += d));
-  haproxy.stderr?.on('data', (d) => (haproxyLog += d));
-  await waitForPort(lbPort);
-  const ready = await waitUntil(async () => (await fetch(`${lb}/readyz`).catch(() => null))?.status === 200, 10_000);
-  if (!ready) throw new Error(`haproxy does not serve /readyz: ${haproxyLog.slice(-2000)}`);
+  // HAProxy as the launcher runs it: deploy/haproxy.cfg with a `server` line per ingress appended.
+  tc = await startTestCluster(() => [{ id: MODEL, deployments: [{ provider: 'openai-responses' }] }], { ingresses: 2, lb: 'haproxy' });
+  lbPort = tc.cluster.port;
+  lb = tc.cluster.baseUrl;
 });
-t.teardown(async () => {
-  if (haproxy && haproxy.exitCode === null) {
-    const exited = new Promise((r) => haproxy.once('exit', r));
-    haproxy.kill('SIGTERM');
-    await exited;
-  }
-  await tc?.stop();
-});
+t.teardown(() => tc?.stop());
 t.beforeEach(() => tc.mock.reset());
 
 t.test('through haproxy: a header name with an underscore is dropped and the request served', async (t) => {
@@ -98,7 +77,7 @@ t.test('through haproxy: SSE events are not buffered', async (t) => {
 });
 
 t.test('direct to an ingress: the compiled limits of uWebSockets.js, as the README documents them', async (t) => {
-  const port = tc.cluster.port;
+  const port = tc.cluster.ingresses[0].port;
   // Run together: two of them last until the ingress's ~10 s idle close.
   const [underscore, fortyNine, fortyEight, splitHead, oneReadHead] = await Promise.all([
     rawRequest(port, rawGet('/healthz', ['session_id: 0199-abc']), { timeoutMs: 20_000 }),

@@ -92,7 +92,7 @@ t.test('ready with everything up: each check named', async (t) => {
   t.equal((await fetch(`${base}/healthz`)).status, 200);
   const r = await readyz();
   t.equal(r.status, 200);
-  t.same(r.body.checks, { nats: true, redis: true, workers: true });
+  t.same(r.body.checks, { nats: true, redis: true, workers: true, accepting: true });
   t.same(r.body.failed, []);
 });
 
