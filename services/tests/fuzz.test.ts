@@ -8,7 +8,6 @@ import { codexRequest } from '../../libs/providers/replay';
 import { startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 import { boundedResponses, openAiErrorShape, SeededRandom, waitIdle, watchHealth, type BoundedResult } from '../../libs/testing/faults';
 import { codexSecondTurn, mutateBody } from '../../libs/testing/fuzz';
-import { startLoadBalancer } from '../../libs/testing/haproxy';
 import { rawExchange, rawMessage, type RawExchange, type RawPiece } from '../../libs/testing/raw-http';
 
 const SEED = Number(process.env.ROUTERHUB_FUZZ_SEED ?? 20_261_206);
@@ -27,9 +26,13 @@ const MODELS = [
 ];
 
 let tc: TestCluster;
+/** The ingress itself (the body fuzz goes straight to it; the raw cases both ways). */
+let ingress: string;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => MODELS.map((m) => ({ id: m.model, deployments: [{ provider: m.family, base_url: `${url}${m.base}` }] })));
+  // Behind the load balancer an operator deploys (deploy/haproxy.cfg), which the raw cases go through too.
+  tc = await startTestCluster((url) => MODELS.map((m) => ({ id: m.model, deployments: [{ provider: m.family, base_url: `${url}${m.base}` }] })), { lb: 'haproxy' });
+  ingress = tc.cluster.ingresses[0].baseUrl;
 });
 t.teardown(() => tc.stop());
 
@@ -49,7 +52,7 @@ function problemOf(r: BoundedResult): string | null {
 
 t.test(`${CASES} mutated Codex bodies (seed ${SEED})`, async (t) => {
   const bases = [codexRequest(), codexSecondTurn(codexRequest()), { model: 'x', input: 'say hi', stream: true }, { model: 'x', input: 'say hi' }];
-  const health = watchHealth(tc.cluster.baseUrl, 250);
+  const health = watchHealth(ingress, 250);
   const startedAt = Date.now();
   const statuses: Record<string, number> = {};
   const problems: string[] = [];
@@ -64,7 +67,7 @@ t.test(`${CASES} mutated Codex bodies (seed ${SEED})`, async (t) => {
       const rng = new SeededRandom(SEED + i * 7919);
       const target = rng.pick(MODELS);
       const fuzzed = mutateBody(rng.pick(bases) as Parameters<typeof mutateBody>[0], target.model, rng);
-      const r = await boundedResponses(tc.cluster.baseUrl, tc.key, fuzzed.body, CASE_DEADLINE_MS);
+      const r = await boundedResponses(ingress, tc.key, fuzzed.body, CASE_DEADLINE_MS);
       const key = r.status === null ? (r.hung ? 'hung' : 'network') : r.status === 200 ? (terminals(r.events)[0]?.data.type ?? 'json') : String(r.status);
       statuses[key] = (statuses[key] ?? 0) + 1;
       slowest = Math.max(slowest, r.ms);
@@ -78,7 +81,7 @@ t.test(`${CASES} mutated Codex bodies (seed ${SEED})`, async (t) => {
   t.equal(done, last - (ONLY ?? 0), `every case ran within ${BUDGET_MS / 1000} s`);
   t.same(problems.slice(0, 25), [], `no 5xx, hang, reset, failed stream or misshapen error (seed ${SEED}; ${problems.length} problems, first 25 shown)`);
   t.same(record.failures, [], `/healthz answered all ${record.checks} checks (slowest ${record.worstMs} ms)`);
-  const idle = await waitIdle(tc.cluster.baseUrl, 10_000);
+  const idle = await waitIdle(ingress, 10_000);
   t.ok(idle.idle, `waiting bytes and active streams back to 0 (${idle.waiting}, ${idle.active})`);
 });
 
@@ -94,6 +97,8 @@ interface RawCase {
    * it gets the request directly: the load balancer in front (deploy/haproxy.cfg) must answer it.
    */
   uwsSilent?: boolean;
+  /** More than HAProxy 2.6's parser holds (a 16 KiB buffer): it answers its own HTML 400, which no rule can change before HAProxy 3.2. */
+  lbParserLimit?: boolean;
 }
 
 /** Raw HTTP cases: bad request lines, lying lengths, chunked bodies, odd headers, slowloris, pipelining, garbage. */
@@ -122,8 +127,8 @@ function rawCases(key: string): RawCase[] {
     { name: '40 headers', pieces: [get('/healthz', Array.from({ length: 40 }, (_, i) => `X-Extra-${i}: ${i}`))], wellFormed: true },
     { name: '60 headers', pieces: [get('/healthz', Array.from({ length: 60 }, (_, i) => `X-Extra-${i}: ${i}`))], wellFormed: true, uwsSilent: true },
     { name: '200 headers on /v1/responses', pieces: [post([`Content-Length: ${valid.length}`, ...Array.from({ length: 200 }, (_, i) => `X-Extra-${i}: ${i}`)], valid)], wellFormed: true, uwsSilent: true },
-    { name: 'a 64 KB header value', pieces: [get('/healthz', [`X-Big: ${'b'.repeat(64 * 1024)}`])], wellFormed: true },
-    { name: 'a 16 KB URL', pieces: [get(`/healthz?${'q'.repeat(16 * 1024)}`)], wellFormed: true },
+    { name: 'a 64 KB header value', pieces: [get('/healthz', [`X-Big: ${'b'.repeat(64 * 1024)}`])], wellFormed: true, lbParserLimit: true },
+    { name: 'a 16 KB URL', pieces: [get(`/healthz?${'q'.repeat(16 * 1024)}`)], wellFormed: true, lbParserLimit: true },
     { name: 'a header without a colon', pieces: [get('/healthz', ['NoColonHere'])], wellFormed: false },
     { name: 'an obsolete folded header', pieces: [get('/healthz', ['X-Folded: a', ' continued'])], wellFormed: false },
     { name: 'a NUL in a header value', pieces: [get('/healthz', ['X-Nul: a\u0000b'])], wellFormed: false },
@@ -149,13 +154,11 @@ function rawCases(key: string): RawCase[] {
 }
 
 t.test('raw HTTP, through the load balancer (deploy/haproxy.cfg) and directly to an ingress', async (t) => {
-  const lb = await startLoadBalancer(tc.cluster.ingresses);
-  t.teardown(() => lb.stop());
   const cases = rawCases(tc.key);
-  const health = watchHealth(tc.cluster.baseUrl, 250);
+  const health = watchHealth(ingress, 250);
   const started = Date.now();
   // All at once: the ones answered with silence last until an idle close (~10 s).
-  const fronts = [{ name: 'through the load balancer', port: lb.port, direct: false }, { name: 'directly to an ingress', port: tc.cluster.port, direct: true }];
+  const fronts = [{ name: 'through the load balancer', port: tc.cluster.port, direct: false }, { name: 'directly to an ingress', port: tc.cluster.ingresses[0].port, direct: true }];
   const results = await Promise.all(fronts.map((f) => Promise.all(cases.map((c) => rawExchange(f.port, c.pieces, { expect: c.expect ?? 1, deadlineMs: 20_000 })))));
   t.comment(`${cases.length} raw cases on ${fronts.length} fronts in ${Date.now() - started} ms`);
   for (const [k, front] of fronts.entries()) {
@@ -164,8 +167,9 @@ t.test('raw HTTP, through the load balancer (deploy/haproxy.cfg) and directly to
     cases.forEach((c, i) => {
       const r = results[k][i];
       seen.push(`${c.name}: ${r.responses.map((x) => x.status).join(',') || '-'} ${r.closed}${r.hung ? ' (deadline)' : ''} ${r.ms} ms`);
-      // Direct, what uWS answers with silence may close (the load balancer is there to answer it).
-      const problem = rawProblem(front.direct && c.uwsSilent ? { ...c, wellFormed: false } : c, r);
+      // Direct, what uWS answers with silence may close (the load balancer is there to answer it);
+      // through HAProxy 2.6, what its own parser cannot hold gets its own HTML 400 (README, "Headers").
+      const problem = rawProblem((front.direct && c.uwsSilent) || (!front.direct && c.lbParserLimit) ? { ...c, wellFormed: false } : c, r);
       if (problem) problems.push(`${c.name}: ${problem}`);
     });
     t.comment(`${front.name}:\n${seen.join('\n')}`);
@@ -173,7 +177,7 @@ t.test('raw HTTP, through the load balancer (deploy/haproxy.cfg) and directly to
   }
   const record = await health.stop();
   t.same(record.failures, [], `/healthz answered all ${record.checks} checks (slowest ${record.worstMs} ms)`);
-  const idle = await waitIdle(tc.cluster.baseUrl, 5000);
+  const idle = await waitIdle(ingress, 5000);
   t.ok(idle.idle, `waiting bytes and active streams back to 0 (${idle.waiting}, ${idle.active})`);
 });
 
