@@ -39,12 +39,15 @@ if (missing.length > 0) {
 }
 
 // Only `npm test` needs these (`npm start` goes on without them): Debian's chromium for the
-// dashboard's browser test (playwright-core, no browser download), and haproxy for the tests of
-// deploy/haproxy.cfg in front of real ingresses, which `npm start` needs too with ROUTERHUB_LB=haproxy.
+// dashboard's browser test (playwright-core, no browser download), haproxy for the tests of
+// deploy/haproxy.cfg in front of real ingresses (which `npm start` needs too with ROUTERHUB_LB=haproxy),
+// and docker-compose to validate the compose file.
 const forTests = process.argv.includes('--test');
 const optional = [
   { bin: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard browser test', wanted: forTests },
   { bin: '/usr/sbin/haproxy', pkg: 'haproxy', why: 'the load balancer (ROUTERHUB_LB=haproxy; services/tests/headers.test.ts, fleet.test.ts)', wanted: forTests || process.env.ROUTERHUB_LB === 'haproxy' },
+  // `docker-compose config` validates deploy/compose.yaml (services/tests/deploy.test.ts); no Docker engine needed.
+  { bin: '/usr/bin/docker-compose', pkg: 'docker-compose', why: 'the deploy test (docker-compose config on deploy/compose.yaml)', wanted: forTests },
 ];
 for (const { bin, pkg, why, wanted } of optional) {
   if (!wanted || existsSync(bin)) continue;
@@ -59,25 +62,6 @@ for (const { bin, pkg, why, wanted } of optional) {
       apt('install', '-y', '-qq', pkg);
     } catch {
       console.error(`[setup] could not install ${pkg}: install the Debian package "${pkg}" by hand to run ${why}.`);
-      process.exit(1);
-    }
-  }
-}
-
-// services/tests/deploy.test.ts validates deploy/compose.yaml with `docker-compose config` (no Docker
-// engine needed): Debian's docker-compose package, for `npm test` only.
-if (process.argv.includes('--test') && !onPath('docker-compose')) {
-  console.log('[setup] installing docker-compose with apt-get (to validate deploy/compose.yaml)');
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const apt = (...args) => run(sudo.length ? 'sudo' : 'apt-get', sudo.length ? ['apt-get', ...args] : args);
-  try {
-    apt('install', '-y', '-qq', 'docker-compose');
-  } catch {
-    try {
-      apt('update', '-qq');
-      apt('install', '-y', '-qq', 'docker-compose');
-    } catch {
-      console.error('[setup] could not install docker-compose: install the Debian package "docker-compose" by hand to run the deploy test.');
       process.exit(1);
     }
   }
