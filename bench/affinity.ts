@@ -40,6 +40,8 @@ export interface AffinityRow {
   /** Conversations whose requests all reached one deployment. */
   conversationsOnOneDeployment: number;
   deploymentsUsed: number;
+  /** The first few failed turns (status and body): a conversation stops at its first failure. */
+  errors: string[];
 }
 
 export interface AffinityResults { plan: AffinityPlan; pricing: Pricing; rows: AffinityRow[] }
@@ -81,7 +83,7 @@ export async function runAffinity(plan: AffinityPlan, opts: { workers: number; s
         console.log(`[bench] affinity: ${plan.conversations} conversations × ${plan.turns} turns on ${m.id} (${m.routing})`);
         rows.push(await workload(mock, ingresses, key, m.id, m.routing, m.deployments.length, plan));
         const r = rows.at(-1)!;
-        console.log(`[bench]   ${r.completed}/${r.requests} ok, cached share ${(100 * r.cachedShare).toFixed(1)}%, input cost $${r.inputCostUsd.toFixed(4)}`);
+        console.log(`[bench]   ${r.completed}/${r.requests} ok, cached share ${(100 * r.cachedShare).toFixed(1)}%, input cost $${r.inputCostUsd.toFixed(4)}${r.errors.length ? `, errors: ${r.errors.join(' | ')}` : ''}`);
       }
       return { plan, pricing: PRICING, rows };
     } finally {
@@ -93,8 +95,16 @@ export async function runAffinity(plan: AffinityPlan, opts: { workers: number; s
 }
 
 async function workload(mock: MockUpstream, ingresses: string[], key: string, model: string, routing: AffinityRouting, deployments: number, plan: AffinityPlan): Promise<AffinityRow> {
-  mock.requests.length = 0; // the mock keeps every body; only this workload's are needed
-  const row: AffinityRow = { routing, deployments, requests: 0, completed: 0, inputTokens: 0, cachedTokens: 0, cachedShare: 0, inputCostUsd: 0, conversationsOnOneDeployment: 0, deploymentsUsed: 0 };
+  // The mock keeps every request's body: take each one's conversation and deployment, and let the bodies go.
+  mock.requests.length = 0;
+  const homes = new Map<string, Set<string>>();
+  const drain = () => {
+    for (const r of mock.requests.splice(0)) {
+      const k = String(r.body.prompt_cache_key);
+      homes.set(k, (homes.get(k) ?? new Set()).add(r.model!));
+    }
+  };
+  const row: AffinityRow = { routing, deployments, requests: 0, completed: 0, inputTokens: 0, cachedTokens: 0, cachedShare: 0, inputCostUsd: 0, conversationsOnOneDeployment: 0, deploymentsUsed: 0, errors: [] };
   let costMicro = 0;
   const conversation = async (c: number) => {
     const cacheKey = randomUUID();
@@ -105,8 +115,12 @@ async function workload(mock: MockUpstream, ingresses: string[], key: string, mo
       row.requests++;
       // Turns alternate ingresses: affinity must hold with no state shared between them.
       const r = await postResponses(ingresses[step % 2], key, { ...CODEX, model, stream: true, prompt_cache_key: cacheKey, input });
+      drain();
       const done = r.events.at(-1)?.data;
-      if (r.status !== 200 || done?.type !== 'response.completed') return;
+      if (r.status !== 200 || done?.type !== 'response.completed') {
+        if (row.errors.length < 3) row.errors.push(`HTTP ${r.status}: ${(done ? JSON.stringify(done).slice(0, 300) : r.raw.slice(0, 300))}`);
+        return;
+      }
       const { output, usage } = done.response as { output: Array<{ type: string; call_id?: string }>; usage: { input_tokens: number; input_tokens_details: { cached_tokens: number } } };
       row.completed++;
       row.inputTokens += usage.input_tokens;
@@ -120,12 +134,6 @@ async function workload(mock: MockUpstream, ingresses: string[], key: string, mo
   await Promise.all(Array.from({ length: Math.min(plan.concurrency, plan.conversations) }, async () => {
     while (next < plan.conversations) await conversation(next++);
   }));
-  const homes = new Map<string, Set<string>>();
-  for (const r of mock.requests) {
-    const k = String(r.body.prompt_cache_key);
-    homes.set(k, (homes.get(k) ?? new Set()).add(r.model!));
-  }
-  mock.requests.length = 0;
   row.cachedShare = row.inputTokens > 0 ? row.cachedTokens / row.inputTokens : 0;
   row.inputCostUsd = costMicro / 1e6;
   row.conversationsOnOneDeployment = [...homes.values()].filter((s) => s.size === 1).length;
@@ -145,5 +153,6 @@ export function affinityMarkdown(a: AffinityResults): string[] {
     L.push(`| ${r.routing} | ${r.deployments} | ${r.completed}/${r.requests} | ${r.inputTokens} | ${r.cachedTokens} | ${(100 * r.cachedShare).toFixed(1)}% | ${ofOne} | ${r.inputCostUsd.toFixed(4)} | ${r.conversationsOnOneDeployment}/${a.plan.conversations} | ${r.deploymentsUsed} |`);
   }
   L.push('');
+  for (const r of a.rows.filter((row) => row.errors.length)) L.push(`Failed turns (${r.routing}): ${r.errors.join(' | ')}`, '');
   return L;
 }
