@@ -1,5 +1,6 @@
 // Results → a Markdown table and a hand-written SVG bar chart. Ratios are always of measurements
 // taken in the same run.
+import { affinityMarkdown, type AffinityResults } from './affinity';
 import type { ProcUsage } from './procs';
 import type { FleetRow, Measurement, Plan } from './scenarios';
 import type { TargetName } from './targets';
@@ -20,6 +21,8 @@ export interface BenchResults {
   families: Array<{ family: string; throughput: Measurement[]; overhead: Measurement[] }>;
   scaling: Array<{ workers: number; measurement: Measurement }>;
   peer: { name: string; version: string; status: 'ok' | 'failed' | 'skipped'; reason: string };
+  /** The prompt-cache share with and without conversation affinity (bench/affinity.ts). */
+  affinity?: AffinityResults;
 }
 
 const of = (ms: Measurement[], t: TargetName) => ms.find((m) => m.target === t);
@@ -113,6 +116,7 @@ export function markdown(r: BenchResults): string {
     }
     L.push('');
   }
+  if (r.affinity) L.push(...affinityMarkdown(r.affinity));
   L.push('## Peer', '');
   L.push(r.peer.status === 'ok' ? `${r.peer.name} ${r.peer.version}, same upstream via x-portkey-provider: openai + x-portkey-custom-host, same CPU as RouterHub.` : `${r.peer.name}: ${r.peer.status}. ${r.peer.reason}`);
   L.push('');

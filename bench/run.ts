@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,families,scaling,peer]
+// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,families,scaling,affinity,peer]
 //   [--workers N] [--out <dir>]`: starts the bench upstream, a RouterHub cluster and (unless --no-peer)
 // the peer gateway on loopback, runs the scenarios, and writes <out>/<name>.{json,md,svg}.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { paths, startCluster, type Cluster } from '../deploy/cluster';
 import { mockCatalog } from '../libs/testing/cluster';
 import { FAMILIES } from '../libs/providers/index';
 import { generateKey } from '../libs/store/keys';
+import { affinityPlan, runAffinity } from './affinity';
 import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
@@ -129,6 +130,8 @@ async function main(): Promise<void> {
         }
       }
     }
+
+    if (wants('affinity')) results.affinity = await runAffinity(affinityPlan(args.mode), { workers: args.workers, stdio: process.argv.includes('--verbose') ? 'inherit' : 'ignore' });
 
     if (args.peer && wants('peer')) {
       try {
