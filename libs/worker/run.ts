@@ -129,15 +129,15 @@ export async function runJob(ctx: RunContext): Promise<void> {
       if (probe) void health!.report(id, { kind: 'ok' }, job.plan.health, job.plan.pool);
     };
     // The stable prefix from the provider's cache (created on the conversation's first turn that reaches it).
-    const cached = contextCache && ctx.contextCaches ? await ctx.contextCaches.upstreamFor(ctx, adapters[deployment.provider], id, contextCache) : null;
+    const cached = contextCache ? await ctx.contextCaches!.upstreamFor(ctx, adapters[deployment.provider], id, contextCache) : null;
     if (ctx.signal.aborted) return;
     const attemptStarted = performance.now();
-    let failure = await attempt(ctx, deployment, cached ? asUpstream(cached.upstream) : upstream, builder, onStarted);
+    let failure = await attempt(ctx, deployment, cached ? asUpstream(cached.upstream) : upstream!, builder, onStarted);
     if (failure && cached?.key && !builder.hasOutput && adapters[deployment.provider].isCacheRefused?.(failure)) {
       // The provider dropped the cache (expired early, deleted): this turn goes whole, the next creates it again.
       await ctx.contextCaches!.forget(cached.key, id);
       if (ctx.signal.aborted) return;
-      failure = await attempt(ctx, deployment, upstream, builder, onStarted);
+      failure = await attempt(ctx, deployment, asUpstream(contextCache!.plain()), builder, onStarted);
     }
     const attemptSeconds = (performance.now() - attemptStarted) / 1000;
     if (ctx.signal.aborted) {
@@ -193,7 +193,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
  * The upstream request for one deployment and the builder its stream writes through. The parsed
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream; inputTokens: number; contextCache: ContextCachePlan | null } {
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
   const adapter = adapters[deployment.provider];
   const tag = deploymentTag(deployment);
@@ -203,11 +203,12 @@ function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { bui
     req.input = input;
     if (dropped > 0) metrics.reasoningDropped.inc({ deployment: deploymentId(deployment) }, dropped);
   }
+  // With an explicit prompt cache, the plan holds the mapped request and builds what is sent (with the cache or whole).
   const contextCache = ctx.contextCaches ? adapter.planContextCache?.(req, deployment, apiKey) ?? null : null;
   return {
     inputTokens: estimateInputTokens(req),
     builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools, adapter.deploymentBoundState ? tag : null),
-    upstream: asUpstream(contextCache ? contextCache.plain() : adapter.buildRequest(req, deployment, apiKey)),
+    upstream: contextCache ? null : asUpstream(adapter.buildRequest(req, deployment, apiKey)),
     contextCache,
   };
 }
