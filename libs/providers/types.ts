@@ -33,6 +33,22 @@ export interface StreamMapper {
   onEnd(): void;
 }
 
+/**
+ * One request's explicit prompt cache (Gemini's `cachedContents`): the stable prefix, named by a
+ * hash of what it holds, the call that stores it, and the request with or without it.
+ */
+export interface ContextCachePlan {
+  hash: string;
+  /** RouterHub's estimate of the prefix's tokens. */
+  tokens: number;
+  /** How long the provider keeps it. */
+  ttlMs: number;
+  /** The create call; its JSON answer names the cache. */
+  create: UpstreamRequest;
+  plain(): UpstreamRequest;
+  cached(name: string): UpstreamRequest;
+}
+
 export interface ProviderAdapter {
   readonly family: string;
   /**
@@ -42,6 +58,12 @@ export interface ProviderAdapter {
   readonly deploymentBoundState?: boolean;
   /** Pure: a Responses request to this family's HTTP request. */
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
+  /** Pure, for families with an explicit prompt cache: the plan for a deployment that enables it, else null. */
+  planContextCache?(req: ResponsesRequest, deployment: Deployment, apiKey: string): ContextCachePlan | null;
+  /** The name of the cache a create call's answer body made, or null. */
+  createdCacheName?(body: string): string | null;
+  /** Whether an upstream refused a request because of the cache it named (gone, or not combinable). */
+  isCacheRefused?(failure: UpstreamFailure): boolean;
   /** One per upstream attempt: holds that stream's state and writes frames through `out`. */
   createStreamMapper(out: OutputBuilder): StreamMapper;
   /**

@@ -62,6 +62,16 @@ t.test('pricing: cache-read and cache-write prices are optional, never negative'
   t.throws(() => catalog({ input: 3, cache_write_input: -1, output: 15 }));
 });
 
+t.test('prompt_cache: explicit context caching on gemini deployments only, with a sane TTL', async (t) => {
+  const catalog = (d: object) => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep(d)] }] }, 'f.json', FAMILIES);
+  const policy = { explicit: true, ttl_s: 3600, min_tokens: 4096 };
+  t.same(catalog({ provider: 'gemini', prompt_cache: policy }).plan('a/b')!.deployments[0].prompt_cache, policy, 'the policy reaches the plan');
+  t.throws(() => catalog({ prompt_cache: { explicit: true } }), /prompt_cache\.explicit is for provider "gemini"/);
+  t.throws(() => catalog({ provider: 'gemini', prompt_cache: { explicit: true, ttl_s: 5 } }), /ttl_s must be >= 60/);
+  t.throws(() => catalog({ provider: 'gemini', prompt_cache: { ttl_s: 600 } }), /must have required property 'explicit'/);
+  t.throws(() => catalog({ provider: 'gemini', prompt_cache: { explicit: true, ttl: 600 } }), /must NOT have additional properties/);
+});
+
 t.test('base_url warnings: what the catalog can tell is wrong, said at start', async (t) => {
   const warn = (provider: string, base_url: string) => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep({ provider, base_url })] }] }, 'f.json', FAMILIES).warnings;
   t.same(warn('anthropic', 'https://api.anthropic.com/v1'), []);

@@ -25,7 +25,19 @@ export interface Deployment {
   pricing?: Pricing;
   /** Anthropic: how long the prompt-cache breakpoints live (default 5m; 1h writes cost 2× input). */
   prompt_cache_ttl?: '5m' | '1h';
+  /** Gemini: explicit context caching of each conversation's stable prefix (libs/worker/context-cache.ts). */
+  prompt_cache?: PromptCachePolicy;
 }
+
+/**
+ * `explicit`: store the stable prefix with the provider's `cachedContents` API and send only what
+ * follows; `ttl_s`: how long the provider keeps it; `min_tokens`: a shorter prefix is not cached
+ * (the provider's minimum for the model).
+ */
+export interface PromptCachePolicy { explicit: boolean; ttl_s?: number; min_tokens?: number }
+
+/** Gemini 2.5 Pro's minimum (Flash takes 1,024): below it the provider refuses to create a cache. */
+export const DEFAULT_PROMPT_CACHE = { ttl_s: 3600, min_tokens: 4096 } as const;
 
 /** How the ledger and the request log name a deployment. */
 export function deploymentId(d: Deployment): string {
@@ -157,6 +169,12 @@ const schema = {
                 max_output_tokens: { type: 'integer', minimum: 1 },
                 pricing: pricingSchema,
                 prompt_cache_ttl: { enum: ['5m', '1h'] },
+                prompt_cache: {
+                  type: 'object',
+                  required: ['explicit'],
+                  additionalProperties: false,
+                  properties: { explicit: { type: 'boolean' }, ttl_s: { type: 'integer', minimum: 60 }, min_tokens: { type: 'integer', minimum: 1 } },
+                },
               },
             },
           },
@@ -198,6 +216,9 @@ export class ModelCatalog {
         ids.add(id);
         if (!families.includes(d.provider)) {
           throw new Error(`model catalog ${source}: model "${m.id}" has provider "${d.provider}"; known providers: ${families.join(', ')}`);
+        }
+        if (d.prompt_cache?.explicit && d.provider !== 'gemini') {
+          throw new Error(`model catalog ${source}: model "${m.id}", deployment "${id}": prompt_cache.explicit is for provider "gemini" (others cache by prefix or with prompt_cache_ttl)`);
         }
       }
     }

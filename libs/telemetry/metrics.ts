@@ -29,6 +29,7 @@ export const metrics = {
   // cached / input per model and deployment is the prompt-cache hit rate.
   tokens: new Counter({ name: 'routerhub_tokens_total', help: 'Tokens billed by workers, by catalog model, the deployment that served (response-cache: a response-cache hit) and type (input includes cached and cache_write; output includes reasoning)', labelNames: ['model', 'deployment', 'type'], registers: [registry] }),
   responseCache: new Counter({ name: 'routerhub_response_cache_total', help: 'Response-cache lookups and stores by model and result: hit, miss, bypass (a request with tool outputs), stored, too_large (not stored: over the entry bound), error (Redis refused: served uncached)', labelNames: ['model', 'result'], registers: [registry] }),
+  contextCache: new Counter({ name: 'routerhub_prompt_cache_explicit_total', help: 'Explicit prompt caches (Gemini cachedContents, a deployment\'s prompt_cache) by deployment and result: hit (a cache named in Redis was used), created, create_failed (sent whole), refused (the provider no longer had it: sent whole, forgotten), error (Redis refused: sent whole)', labelNames: ['deployment', 'result'], registers: [registry] }),
   upstreamFirstByte: new Histogram({
     name: 'routerhub_upstream_time_to_first_byte_seconds', help: 'From sending an upstream request to the first byte of its answer (status line and headers), by deployment',
     labelNames: ['deployment'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [registry],

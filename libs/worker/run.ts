@@ -11,7 +11,7 @@ import { streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
 import { stateForDeployment } from '../providers/reasoning-state';
-import type { UpstreamFailure, UpstreamRequest } from '../providers/types';
+import type { ContextCachePlan, UpstreamFailure, UpstreamRequest } from '../providers/types';
 import { redactUrl } from '../providers/upstream-request';
 import { deploymentTag } from '../routing/affinity';
 import { byHealth, deploymentId, type Deployment } from '../routing/catalog';
@@ -23,6 +23,7 @@ import { redactError, rememberSecret } from '../telemetry/secrets';
 import { F, failedFrame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import type { FrameBatcher } from './batch';
+import type { ContextCaches } from './context-cache';
 import { estimateInputTokens, meter, type Metered, type ServedAttempt } from './metering';
 
 export interface RunContext {
@@ -41,6 +42,8 @@ export interface RunContext {
   health?: DeploymentHealth;
   /** Who claims a half-open probe (the worker's id). */
   workerId?: string;
+  /** Explicit prompt caches (a deployment's prompt_cache); unset: requests are sent whole. */
+  contextCaches?: ContextCaches;
 }
 
 /**
@@ -117,15 +120,25 @@ export async function runJob(ctx: RunContext): Promise<void> {
       trace.attempts.push({ deployment: id, status: err.status, code: err.code, message: err.message });
       continue;
     }
-    const { builder, upstream, inputTokens } = prepared;
-    const attemptStarted = performance.now();
-    const failure = await attempt(ctx, deployment, upstream, builder, () => {
+    const { builder, upstream, inputTokens, contextCache } = prepared;
+    const onStarted = () => {
       if (!started) out.push([F.Started]); // sent with the first output, a keep-alive or the end
       started = true;
       trace.served = { inputTokens, builder };
       // A probe succeeds when the upstream accepts the request: a long answer need not hold the others back.
       if (probe) void health!.report(id, { kind: 'ok' }, job.plan.health, job.plan.pool);
-    });
+    };
+    // The stable prefix from the provider's cache (created on the conversation's first turn that reaches it).
+    const cached = contextCache ? await ctx.contextCaches!.upstreamFor(ctx, adapters[deployment.provider], id, contextCache) : null;
+    if (ctx.signal.aborted) return;
+    const attemptStarted = performance.now();
+    let failure = await attempt(ctx, deployment, cached ? asUpstream(cached.upstream) : upstream!, builder, onStarted);
+    if (failure && cached?.key && !builder.hasOutput && adapters[deployment.provider].isCacheRefused?.(failure)) {
+      // The provider dropped the cache (expired early, deleted): this turn goes whole, the next creates it again.
+      await ctx.contextCaches!.forget(cached.key, id);
+      if (ctx.signal.aborted) return;
+      failure = await attempt(ctx, deployment, asUpstream(contextCache!.plain()), builder, onStarted);
+    }
     const attemptSeconds = (performance.now() - attemptStarted) / 1000;
     if (ctx.signal.aborted) {
       metrics.upstreamDuration.observe({ deployment: id, result: 'stopped' }, attemptSeconds);
@@ -180,7 +193,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
  * The upstream request for one deployment and the builder its stream writes through. The parsed
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream; inputTokens: number } {
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
   const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
   const adapter = adapters[deployment.provider];
   const tag = deploymentTag(deployment);
@@ -190,13 +203,19 @@ function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { bui
     req.input = input;
     if (dropped > 0) metrics.reasoningDropped.inc({ deployment: deploymentId(deployment) }, dropped);
   }
-  const { url, headers, body } = adapter.buildRequest(req, deployment, apiKey);
+  // With an explicit prompt cache, the plan holds the mapped request and builds what is sent (with the cache or whole).
+  const contextCache = ctx.contextCaches ? adapter.planContextCache?.(req, deployment, apiKey) ?? null : null;
   return {
     inputTokens: estimateInputTokens(req),
     builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools, adapter.deploymentBoundState ? tag : null),
-    // undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies).
-    upstream: { url, headers, body: Buffer.from(body) },
+    upstream: contextCache ? null : asUpstream(adapter.buildRequest(req, deployment, apiKey)),
+    contextCache,
   };
+}
+
+/** undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies). */
+function asUpstream({ url, headers, body }: UpstreamRequest): Upstream {
+  return { url, headers, body: Buffer.from(body) };
 }
 
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */

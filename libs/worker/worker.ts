@@ -22,6 +22,7 @@ import { FrameBatcher } from './batch';
 import { meter } from './metering';
 import { DeploymentHealth } from '../routing/health';
 import { hitUsage, ResponseCache, type ResponseCacheSettings } from './response-cache';
+import { ContextCaches } from './context-cache';
 import { newTrace, runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
@@ -93,6 +94,7 @@ export class Worker {
   private readonly ledger: UsageLedger;
   private readonly requestLog: RequestLog;
   private readonly health: DeploymentHealth | undefined;
+  private readonly contextCaches: ContextCaches;
   /** Ledger writes still being retried; a stopping worker waits for them. */
   private readonly billing = new Set<Promise<void>>();
   private readonly responseCache: ResponseCache | null;
@@ -107,6 +109,7 @@ export class Worker {
     this.requestLog = new RequestLog(redis, opts.requestLog);
     const rc = opts.responseCache;
     this.responseCache = rc ? new ResponseCache(new ResponseCacheStore(redis, rc.maxTotalBytes), rc, opts.log) : null;
+    this.contextCaches = new ContextCaches(redis, opts.log);
     this.health = opts.deploymentHealth === false ? undefined : new DeploymentHealth(redis, { pollMs: opts.healthPollMs ?? 2000, probeMs: opts.headersTimeoutMs });
   }
 
@@ -235,7 +238,7 @@ export class Worker {
       return 'hit';
     }
     if (cached?.status === 'miss') out.recorder = cached.recorder;
-    await runJob({ job, out, signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace, health: this.health, workerId: this.id });
+    await runJob({ job, out, signal, dispatcher: this.dispatcher, env: this.opts.env, headersTimeoutMs: this.opts.headersTimeoutMs, idleTimeoutMs: this.opts.idleTimeoutMs, trace, health: this.health, workerId: this.id, contextCaches: this.contextCaches });
     if (cached?.status === 'miss' && !signal.aborted) this.responseCache!.keep(job, cached, out.terminal);
     return cached?.status ?? null;
   }

@@ -1,5 +1,6 @@
 // gemini: Google's Gemini API (`models/{model}:streamGenerateContent?alt=sse`).
 import type { ProviderAdapter } from '../types';
+import { createdCacheName, isCacheRefused, planContextCache } from './context-cache';
 import { mapError } from './errors';
 import { buildRequest } from './request';
 import { GeminiStreamMapper } from './stream';
@@ -9,4 +10,7 @@ export const gemini: ProviderAdapter = {
   buildRequest,
   createStreamMapper: (out) => new GeminiStreamMapper(out),
   mapError,
+  planContextCache,
+  createdCacheName,
+  isCacheRefused,
 };

@@ -227,12 +227,30 @@ export function toGeminiRequest(req: ResponsesRequest, deployment: Deployment): 
   if (thinking) generationConfig.thinkingConfig = thinking;
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
   // prompt_cache_key: Gemini caches implicitly (no request field); hits come back as cachedContentTokenCount.
+  // Explicit caching (a deployment's prompt_cache) is context-cache.ts.
   return body;
 }
 
-export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest {
-  const headers = streamingHeaders(deployment, apiKey ? { 'x-goog-api-key': apiKey } : null);
-  const url = upstreamUrl(deployment, `/models/${deployment.model}:streamGenerateContent?alt=sse`, 'v1beta');
-  return { url, headers, body: JSON.stringify(toGeminiRequest(req, deployment)) };
+/** What a `cachedContents` entry holds: the system instruction, tools and tool config, and the first `contents` contents. */
+export interface CachedPrefix { name: string; contents: number }
+
+/** The request fields a cachedContent replaces: Gemini refuses them beside one. */
+export const CACHED_FIELDS = ['systemInstruction', 'tools', 'toolConfig'] as const;
+
+/** `body` reading its prefix from the cache `cached` names: only the contents after it are sent. */
+export function withCachedContent(body: Json, cached: CachedPrefix): Json {
+  const out: Json = { ...body, contents: (body.contents as Json[]).slice(cached.contents), cachedContent: cached.name };
+  for (const field of CACHED_FIELDS) delete out[field];
+  return out;
 }
 
+/** The HTTP request for a mapped body, reading its prefix from `cached` when one is given. */
+export function geminiUpstreamRequest(body: Json, deployment: Deployment, apiKey: string, cached?: CachedPrefix): UpstreamRequest {
+  const headers = streamingHeaders(deployment, apiKey ? { 'x-goog-api-key': apiKey } : null);
+  const url = upstreamUrl(deployment, `/models/${deployment.model}:streamGenerateContent?alt=sse`, 'v1beta');
+  return { url, headers, body: JSON.stringify(cached ? withCachedContent(body, cached) : body) };
+}
+
+export function buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string, cached?: CachedPrefix): UpstreamRequest {
+  return geminiUpstreamRequest(toGeminiRequest(req, deployment), deployment, apiKey, cached);
+}

@@ -139,3 +139,78 @@ export const geminiWire: MockWire = {
     return { status: err.status, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ error }) };
   },
 };
+
+interface MockCache { name: string; model: string; head: Json; contents: Json[]; tokens: number; expiresAt: number }
+
+/** The mock's ~4 characters a token, for what a cache holds. */
+const tokensOf = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
+
+type MockAnswer = { status: number; headers: Record<string, string>; body: string };
+
+/**
+ * Gemini's explicit context caches (`POST …/cachedContents`): created with a TTL, named
+ * `cachedContents/…`, used by a request's `cachedContent`, which may then carry no system
+ * instruction, tools or tool config; an expired or unknown name gets Google's 403.
+ */
+export class MockContextCaches {
+  /** Every create call's body, in order. */
+  readonly creates: Json[] = [];
+  private readonly live = new Map<string, MockCache>();
+  private counter = 0;
+
+  /** `minTokens`: a smaller cache is refused, as Google refuses one under the model's minimum. */
+  constructor(private readonly minTokens = 0) {}
+
+  static matches(path: string): boolean {
+    return /\/cachedContents$/.test(path);
+  }
+
+  create(body: Json): MockAnswer {
+    this.creates.push(body);
+    const model = typeof body.model === 'string' ? body.model : '';
+    const ttl = /^(\d+(?:\.\d+)?)s$/.exec(String(body.ttl ?? '3600s'));
+    if (!model.startsWith('models/') && !model.includes('/models/')) return googleError(400, 'INVALID_ARGUMENT', `Invalid model name "${model}": use models/{model}.`);
+    if (!ttl) return googleError(400, 'INVALID_ARGUMENT', `Invalid value at 'cached_content.ttl' (type.googleapis.com/google.protobuf.Duration), "${String(body.ttl)}"`);
+    const head: Json = {};
+    for (const k of ['systemInstruction', 'tools', 'toolConfig']) if (body[k] !== undefined) head[k] = body[k];
+    const contents = (body.contents as Json[] | undefined) ?? [];
+    const tokens = tokensOf(head) + tokensOf(contents);
+    if (tokens < this.minTokens) return googleError(400, 'INVALID_ARGUMENT', `Cached content is too small. total_token_count=${tokens}, min_total_token_count=${this.minTokens}`);
+    const now = Date.now();
+    const cache: MockCache = { name: `cachedContents/mock${++this.counter}`, model, head, contents, tokens, expiresAt: now + Number(ttl[1]) * 1000 };
+    this.live.set(cache.name, cache);
+    const answer = { name: cache.name, model, createTime: new Date(now).toISOString(), updateTime: new Date(now).toISOString(), expireTime: new Date(cache.expiresAt).toISOString(), usageMetadata: { totalTokenCount: tokens } };
+    return { status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(answer) };
+  }
+
+  /**
+   * A generateContent body as the model reads it (the cache's prefix, then the request's contents)
+   * and the tokens read from the cache; an error answer for a name the mock does not have (any more)
+   * or a request that repeats what the cache holds; null when the body names no cache.
+   */
+  resolve(body: Json, model: string): { body: Json; cachedTokens: number } | { error: MockAnswer } | null {
+    if (typeof body.cachedContent !== 'string') return null;
+    if (['systemInstruction', 'tools', 'toolConfig'].some((k) => body[k] !== undefined)) {
+      return { error: googleError(400, 'INVALID_ARGUMENT', 'CachedContent can not be used with GenerateContent request setting system_instruction, tools or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent request.') };
+    }
+    const cache = this.live.get(body.cachedContent);
+    if (!cache || cache.expiresAt <= Date.now()) return { error: googleError(403, 'PERMISSION_DENIED', 'CachedContent not found (or permission denied)') };
+    if (!cache.model.endsWith(`models/${model}`)) return { error: googleError(400, 'INVALID_ARGUMENT', `Model used by GenerateContent request (models/${model}) and CachedContent (${cache.model}) has to be the same.`) };
+    const { cachedContent: _name, ...rest } = body;
+    return { body: { ...rest, ...cache.head, contents: [...cache.contents, ...((body.contents as Json[]) ?? [])] }, cachedTokens: cache.tokens };
+  }
+
+  /** Every cache expires now, as at the end of its TTL. */
+  expireAll(): void {
+    for (const cache of this.live.values()) cache.expiresAt = 0;
+  }
+
+  reset(): void {
+    this.creates.length = 0;
+    this.live.clear();
+  }
+}
+
+function googleError(status: number, code: string, message: string): MockAnswer {
+  return { status, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ error: { code: status, message, status: code } }) };
+}

@@ -5,6 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoTurn } from './demo';
+import { MockContextCaches } from './gemini';
 import { mockWires } from './index';
 import { defaultUsage, type MockRequest, type MockTurn } from './script';
 import { recordedEvent, type MockRequestView, type MockWire } from './wire';
@@ -29,6 +30,8 @@ export interface MockUpstreamOptions {
    * invalid_encrypted_content to any other deployment's, as OpenAI does across organisations.
    */
   ownReasoning?: boolean;
+  /** gemini: a context cache (`cachedContents`) smaller than this many tokens is refused (default: none is). */
+  contextCacheMinTokens?: number;
 }
 
 export class MockUpstream {
@@ -44,11 +47,15 @@ export class MockUpstream {
   readonly rejectedReasoning: MockRequest[] = [];
   /** Turns kept for the request whose body contains a marker (concurrent requests arrive in any order). */
   private readonly marked = new Map<string, MockTurn>();
+  /** gemini's explicit context caches: what was created, and what a request's `cachedContent` reads. */
+  readonly contextCaches: MockContextCaches;
   private server!: Server;
   private counter = 0;
   url = '';
 
-  private constructor(private readonly opts: MockUpstreamOptions) {}
+  private constructor(private readonly opts: MockUpstreamOptions) {
+    this.contextCaches = new MockContextCaches(opts.contextCacheMinTokens);
+  }
 
   static async start(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
     const mock = new MockUpstream(opts);
@@ -77,6 +84,7 @@ export class MockUpstream {
     this.outages.clear();
     this.prefixes.clear();
     this.rejectedReasoning.length = 0;
+    this.contextCaches.reset();
   }
 
   /** Makes one deployment (by its upstream model name) answer `err` to every request; null ends the outage. */
@@ -102,6 +110,7 @@ export class MockUpstream {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const raw = await readBody(req);
+    if (req.method === 'POST' && MockContextCaches.matches(path)) return this.createContextCache(req, res, raw);
     const wire = req.method === 'POST' ? mockWires.find((w) => w.matches(path)) : undefined;
     if (!wire) return json(res, 404, { error: { message: `mock upstream: no provider API at ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
 
@@ -114,12 +123,20 @@ export class MockUpstream {
     const model = String(body.model ?? /models\/([^:/]+)/.exec(path)?.[1] ?? 'mock-model');
     const record: MockRequest = { family: wire.family, path, headers: req.headers, body, aborted: false, finished: false, model };
     this.requests.push(record);
-    const { requireKey, knownModels } = this.opts;
-    const rejected = requireKey && !JSON.stringify(req.headers).includes(requireKey) && !(req.url ?? '').includes(requireKey)
+    const { knownModels } = this.opts;
+    const rejected = !this.keyAccepted(req)
       ? { status: 401, message: 'Incorrect API key provided.', type: 'authentication_error' }
       : knownModels && !knownModels.includes(model) ? { status: 404, message: `The model '${model}' does not exist.`, type: 'not_found_error' } : null;
     const down = this.outages.get(model);
     const foreign = this.opts.ownReasoning && wire.family === 'openai-responses' ? foreignReasoning(body, model) : null;
+    // A request naming a context cache is read as the cache's prefix followed by its own contents.
+    const cached = wire.family === 'gemini' && !rejected && !down ? this.contextCaches.resolve(body, model) : null;
+    if (cached && 'error' in cached) {
+      res.writeHead(cached.error.status, cached.error.headers).end(cached.error.body);
+      record.finished = true;
+      return;
+    }
+    const read = cached?.body ?? body;
     if (down || foreign) {
       if (foreign) this.rejectedReasoning.push(record);
       const e = foreign ? invalidEncryptedContent(foreign) : wire.errorResponse(down!);
@@ -127,8 +144,13 @@ export class MockUpstream {
       record.finished = true;
       return;
     }
-    let turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.markedTurn(raw) ?? this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(body), wire, model);
-    if (this.opts.prefixCache && !turn.usage) turn = { ...turn, usage: { ...this.cacheUsage(model, body), output: defaultUsage(turn).output } };
+    let turn: MockTurn = rejected ? { parts: [], httpError: rejected } : this.markedTurn(raw) ?? this.queue.shift() ?? (this.opts.defaultTurn ?? demoTurn)(wire.view(read), wire, model);
+    if (cached && !turn.usage) {
+      const input = cached.cachedTokens + Math.ceil(JSON.stringify(body.contents ?? []).length / 4);
+      turn = { ...turn, usage: { input, cached: cached.cachedTokens, output: defaultUsage(turn).output } };
+    } else if (this.opts.prefixCache && !turn.usage) {
+      turn = { ...turn, usage: { ...this.cacheUsage(model, body), output: defaultUsage(turn).output } };
+    }
     if (this.opts.ownReasoning) turn = { ...turn, parts: turn.parts.map((p) => (p.type === 'reasoning' ? { ...p, signature: `${reasoningSignature(model)}${++this.counter}` } : p)) };
 
     if (turn.httpError) {
@@ -168,6 +190,25 @@ export class MockUpstream {
       return;
     }
     res.end();
+  }
+
+  /** Like a real provider: without the configured credential (in any header or the query), a request gets 401. */
+  private keyAccepted(req: IncomingMessage): boolean {
+    const { requireKey } = this.opts;
+    return !requireKey || JSON.stringify(req.headers).includes(requireKey) || (req.url ?? '').includes(requireKey);
+  }
+
+  /** gemini's `POST …/cachedContents`. */
+  private createContextCache(req: IncomingMessage, res: ServerResponse, raw: string): void {
+    if (!this.keyAccepted(req)) return json(res, 401, { error: { code: 401, message: 'API key not valid. Please pass a valid API key.', status: 'UNAUTHENTICATED' } });
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return json(res, 400, { error: { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' } });
+    }
+    const answer = this.contextCaches.create(body);
+    res.writeHead(answer.status, answer.headers).end(answer.body);
   }
 
   /** Input and cached tokens of a request at one deployment, and what that deployment now has cached. */
