@@ -96,7 +96,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -288,7 +288,7 @@ async function liveWorkers(baseUrl: string): Promise<number> {
 }
 
 /** Until `baseUrl`/readyz answers 200 (an ingress, or the load balancer once an ingress behind it is up). */
-async function waitReady(baseUrl: string, server: ChildProcess, name = 'the ingress', timeoutMs = 20_000): Promise<void> {
+async function waitReady(baseUrl: string, server: ChildProcess, name = 'the ingress', timeoutMs = 40_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {

@@ -288,8 +288,7 @@ t.test('Codex CLI through a key limited to 1 request per window: shows RouterHub
   let refused = first;
   for (let attempt = 0; attempt < 3 && refused.code === 0; attempt++) {
     await freshWindow();
-    tc.mock.script({ parts: [{ type: 'text', text: 'spent' }] });
-    t.equal((await ask(tc.cluster.baseUrl, key)).status, 200, 'the window\'s one request');
+    t.ok([200, 429].includes((await ask(tc.cluster.baseUrl, key)).status), 'the window is spent (by this request, or by one just before it)');
     refused = await runCodex(home, key, workspace(), ['second']);
   }
   t.not(refused.code, 0);
@@ -305,8 +304,8 @@ t.test('Codex CLI through a key limited to 1 request per window: shows RouterHub
   let waited = first;
   for (let attempt = 0; attempt < 3 && !/Reconnecting/.test(waited.stderr); attempt++) {
     await freshWindow();
-    tc.mock.script({ parts: [{ type: 'text', text: 'spent' }] }, { parts: [{ type: 'text', text: 'fourth answer' }] });
-    t.equal((await ask(tc.cluster.baseUrl, key)).status, 200, 'the window\'s one request');
+    t.ok([200, 429].includes((await ask(tc.cluster.baseUrl, key)).status), 'the window is spent (by this request, or by one just before it)');
+    tc.mock.script({ parts: [{ type: 'text', text: 'fourth answer' }] });
     waited = await runCodex(home, key, workspace(), ['fourth']);
   }
   t.equal(waited.code, 0, waited.stderr.slice(-1000));
