@@ -4,7 +4,7 @@
 // session) sees everything, a member (session) only their own account, and any API key may read
 // its own record at GET /api/v1/key. Another account's things are "not found" to a member.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from '../protocol/errors';
+import { HttpError, keyStoreUnavailable } from '../protocol/errors';
 import { AccountStore, type Account } from '../store/accounts';
 import { DEFAULT_ACCOUNT, keyProblem, KeyStore, type ApiKeyRecord, type KeySettings } from '../store/keys';
 import type { Redis } from '../store/redis';
@@ -121,7 +121,7 @@ export class ControlPlane {
     if (err instanceof HttpError) return sendError(res, err);
     // A store that does not answer is not the caller's fault, and not a bug: say so (and retry).
     if (this.redis.status !== 'ready') {
-      return sendError(res, new HttpError(503, 'RouterHub\'s key store (Redis) is unreachable right now. Retry shortly.', 'server_error', 'key_store_unavailable', null, 1));
+      return sendError(res, keyStoreUnavailable());
     }
     throw err;
   }

@@ -274,6 +274,11 @@ export function requestBodyTimeout(received: number, declared: number, timeoutMs
   return new HttpError(408, `The request body stopped arriving: ${received} of ${declared || 'the'} bytes came, then nothing for ${Math.round(timeoutMs / 1000)} s. Send the whole body (with a Content-Length that matches it).`, 'invalid_request_error', 'request_timeout');
 }
 
+/** 400: something in `input` the model's provider family cannot take: where it is, the family, and what to send instead. */
+export function unsupportedInput(param: string, what: string, family: string, hint: string): HttpError {
+  return new HttpError(400, `${param} is ${what}, which the ${family} family cannot take: ${hint}.`, 'invalid_request_error', 'unsupported_input', param);
+}
+
 /** 503: Redis, which holds the keys, did not answer within ROUTERHUB_REDIS_TIMEOUT_MS (paused, down, unreachable). */
 export function keyStoreUnavailable(): HttpError {
   return new HttpError(503, 'RouterHub cannot check API keys right now: its key store (Redis) did not answer in time. Retry shortly.', 'server_error', 'key_store_unavailable', null, 1);

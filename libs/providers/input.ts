@@ -2,7 +2,7 @@
 // list of items (every message shape the API accepts made one), message content as normalised
 // parts, what a family does with items it has no form for, data URLs, and tool-call arguments as
 // the object providers want back.
-import { HttpError } from '../protocol/errors';
+import { unsupportedInput } from '../protocol/errors';
 import type { ContentPart, InputItem, ResponsesRequest } from '../protocol/types';
 
 /**
@@ -47,9 +47,9 @@ function inputPart(part: ContentPart, at: string, family: string): InputPart {
     if (typeof p.image_url === 'string') {
       const source = mediaSource(p.image_url);
       if (source) return typeof p.detail === 'string' ? { kind: 'image', source, detail: p.detail } : { kind: 'image', source };
-      throw untranslatable(at, 'an image whose image_url is neither a data: URL nor an http(s) URL', family, 'send a data:<type>;base64 URL or an https URL');
+      throw unsupportedInput(at, 'an image whose image_url is neither a data: URL nor an http(s) URL', family, 'send a data:<type>;base64 URL or an https URL');
     }
-    throw untranslatable(at, 'an image given by file_id', family, 'RouterHub keeps no uploaded files; send the image as a data: URL or an https URL in image_url');
+    throw unsupportedInput(at, 'an image given by file_id', family, 'RouterHub keeps no uploaded files; send the image as a data: URL or an https URL in image_url');
   }
   if (p.type === 'input_file') {
     const filename = typeof p.filename === 'string' ? p.filename : undefined;
@@ -57,12 +57,12 @@ function inputPart(part: ContentPart, at: string, family: string): InputPart {
     if (typeof p.file_data === 'string') {
       const source = fileData(p.file_data, filename);
       if (source) return { kind: 'file', source, ...named };
-      throw untranslatable(at, 'a file whose media type is unknown', family, 'send file_data as a data:<media type>;base64 URL (or name the file, e.g. "report.pdf")');
+      throw unsupportedInput(at, 'a file whose media type is unknown', family, 'send file_data as a data:<media type>;base64 URL (or name the file, e.g. "report.pdf")');
     }
     if (typeof p.file_url === 'string' && /^https?:\/\//i.test(p.file_url)) return { kind: 'file', source: { kind: 'url', url: p.file_url }, ...named };
-    throw untranslatable(at, 'a file given by file_id', family, 'RouterHub keeps no uploaded files; send the file as file_data (a base64 data: URL) or file_url');
+    throw unsupportedInput(at, 'a file given by file_id', family, 'RouterHub keeps no uploaded files; send the file as file_data (a base64 data: URL) or file_url');
   }
-  throw untranslatable(at, `a '${String(p.type)}' content part`, family, 'send input_text, input_image or input_file parts');
+  throw unsupportedInput(at, `a '${String(p.type)}' content part`, family, 'send input_text, input_image or input_file parts');
 }
 
 function mediaSource(url: string): MediaSource | null {
@@ -91,7 +91,7 @@ export function sourceUrl(source: MediaSource): string {
 export function textOnly(parts: InputPart[], at: string, family: string, where: string): string[] {
   return parts.map((p, j) => {
     if (p.kind === 'text') return p.text;
-    throw untranslatable(`${at}[${j}]`, `${p.kind === 'image' ? 'an image' : 'a file'} in ${where}`, family, `${where} takes text only`);
+    throw unsupportedInput(`${at}[${j}]`, `${p.kind === 'image' ? 'an image' : 'a file'} in ${where}`, family, `${where} takes text only`);
   });
 }
 
@@ -126,12 +126,7 @@ export function rejectItem(item: InputItem, index: number, family: string): void
   const type = String(item.type);
   if (TOOL_RECORDS.has(type)) return;
   const hint = REFUSED[type] ?? 'RouterHub does not know this item type; send messages, function and custom tool calls and their outputs, and reasoning items';
-  throw untranslatable(`input[${index}]`, `a '${type}' item`, family, hint);
-}
-
-/** The 400 for something in `input` a family cannot take: names where it is, the family, and what to send instead. */
-export function untranslatable(param: string, what: string, family: string, hint: string): HttpError {
-  return new HttpError(400, `${param} is ${what}, which the ${family} family cannot take: ${hint}.`, 'invalid_request_error', 'unsupported_input', param);
+  throw unsupportedInput(`input[${index}]`, `a '${type}' item`, family, hint);
 }
 
 /** A `data:<media type>;base64,<data>` URL split in two, or null for any other URL. */

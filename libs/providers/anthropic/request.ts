@@ -6,7 +6,8 @@ import type {
   FunctionCallOutputItem, FunctionTool, InputItem, MessageItem, NamespaceTool, ReasoningItem, ResponsesRequest, Tool,
 } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { contentParts, inputItems, parseArgumentsObject, rejectItem, textOnly, untranslatable, type InputPart } from '../input';
+import { contentParts, inputItems, parseArgumentsObject, rejectItem, textOnly, type InputPart } from '../input';
+import { unsupportedInput } from '../../protocol/errors';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { UpstreamRequest } from '../types';
@@ -230,7 +231,7 @@ function documentBlock(part: Extract<InputPart, { kind: 'file' }>, at: string): 
   if (source.kind === 'url') return { type: 'document', source: { type: 'url', url: source.url }, ...title };
   if (source.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: source.mediaType, data: source.data }, ...title };
   if (source.mediaType.startsWith('text/')) return { type: 'document', source: { type: 'text', media_type: 'text/plain', data: Buffer.from(source.data, 'base64').toString('utf8') }, ...title };
-  throw untranslatable(at, `a '${source.mediaType}' file`, FAMILY, 'Anthropic reads PDF and plain-text documents; convert the file to PDF or send its text');
+  throw unsupportedInput(at, `a '${source.mediaType}' file`, FAMILY, 'Anthropic reads PDF and plain-text documents; convert the file to PDF or send its text');
 }
 
 export function toAnthropicTools(tools: Tool[] | undefined, seen = new Set<string>()): AnthropicTool[] {

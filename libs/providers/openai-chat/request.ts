@@ -2,7 +2,8 @@
 // function tools, for OpenAI itself and compatible servers (vLLM, Ollama, DeepSeek, Groq, OpenRouter…).
 import type { ContentPart, CustomTool, FunctionTool, InputItem, MessageItem, ReasoningItem, ResponsesRequest, Tool } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { contentParts, inputItems, rejectItem, sourceUrl, textOnly, untranslatable, type InputPart } from '../input';
+import { contentParts, inputItems, rejectItem, sourceUrl, textOnly, type InputPart } from '../input';
+import { unsupportedInput } from '../../protocol/errors';
 import { CUSTOM_TOOL_INPUT_PARAM } from '../output';
 import { decodeState } from '../reasoning-state';
 import { openaiSdkVersion, streamingHeaders, upstreamUrl } from '../upstream-request';
@@ -194,8 +195,8 @@ function attachment(part: Exclude<InputPart, { kind: 'text' }>, at: string): Cha
     return { type: 'image_url', image_url: detail ? { url, detail } : { url } };
   }
   const { source } = part;
-  if (source.kind === 'url') throw untranslatable(at, 'a file given by file_url', FAMILY, 'Chat Completions takes files as bytes only; send file_data as a base64 data: URL');
-  if (source.mediaType !== 'application/pdf') throw untranslatable(at, `a '${source.mediaType}' file`, FAMILY, 'Chat Completions reads PDF files only; convert the file to PDF or send its text');
+  if (source.kind === 'url') throw unsupportedInput(at, 'a file given by file_url', FAMILY, 'Chat Completions takes files as bytes only; send file_data as a base64 data: URL');
+  if (source.mediaType !== 'application/pdf') throw unsupportedInput(at, `a '${source.mediaType}' file`, FAMILY, 'Chat Completions reads PDF files only; convert the file to PDF or send its text');
   return { type: 'file', file: { file_data: sourceUrl(source), filename: part.filename ?? 'document.pdf' } };
 }
 
