@@ -1,6 +1,7 @@
 // Results → a Markdown table and a hand-written SVG bar chart. Ratios are always of measurements
 // taken in the same run.
 import { affinityMarkdown, type AffinityResults } from './affinity';
+import { BODY_SIZES, type BodySize, type CurvePoint, type HopFloor } from './curve';
 import type { ProcUsage } from './procs';
 import type { FleetRow, Measurement, Plan } from './scenarios';
 import type { TargetName } from './targets';
@@ -23,7 +24,53 @@ export interface BenchResults {
   peer: { name: string; version: string; status: 'ok' | 'failed' | 'skipped'; reason: string };
   /** The prompt-cache share with and without conversation affinity (bench/affinity.ts). */
   affinity?: AffinityResults;
+  /** CPU per request by body size, each beside its parse + stringify floor. */
+  curve: CurvePoint[];
+  hopFloor: HopFloor | null;
+  summary?: Summary;
 }
+
+type BySize = Record<BodySize, number | null>;
+
+/** The issue-14 figures under stable keys, for scripts; null where this run did not measure it. */
+export interface Summary {
+  cpu_us_per_request: BySize;
+  floor_us_per_request: BySize;
+  added_ttft_p50_ms: number | null;
+  added_ttft_p99_ms: number | null;
+  hop_floor_ms: number | null;
+  fleet_5k_completed_ratio: number | null;
+  fleet_ramp_ttft_p50_ratio: number | null;
+  fleet_10k_completed: number | null;
+  ingress_kib_per_stream: number | null;
+  worker_kib_per_stream: number | null;
+  throughput_256_vs_direct: number | null;
+  throughput_256_vs_peer: number | null;
+}
+
+/** The target of each summary figure, as the issue states it (`max`: at most, `min`: at least). */
+const TARGETS: Array<{ key: keyof Summary; what: string; target: string; met: (s: Summary) => boolean | null }> = [
+  { key: 'cpu_us_per_request', what: 'gateway CPU per Codex request, 40 KB (µs)', target: '≤ 1400', met: (s) => at(s.cpu_us_per_request['40k'], (v) => v <= 1400) },
+  { key: 'cpu_us_per_request', what: 'CPU per request / floor, 400 KB', target: '≤ 3×', met: (s) => overFloor(s, '400k') },
+  { key: 'cpu_us_per_request', what: 'CPU per request / floor, 1.6 MB', target: '≤ 3×', met: (s) => overFloor(s, '1600k') },
+  { key: 'added_ttft_p50_ms', what: 'added TTFT p50, 50 req/s, 40 KB (ms)', target: '≤ 1.5', met: (s) => at(s.added_ttft_p50_ms, (v) => v <= 1.5) },
+  { key: 'added_ttft_p99_ms', what: 'added TTFT p99 (ms)', target: '≤ 5', met: (s) => at(s.added_ttft_p99_ms, (v) => v <= 5) },
+  { key: 'hop_floor_ms', what: 'hop floor: idle loopback round trip × hops added (ms)', target: 'reference', met: () => null },
+  { key: 'fleet_5k_completed_ratio', what: 'fleet 5k × 30 tok/s: completed vs direct', target: '≥ 0.99', met: (s) => at(s.fleet_5k_completed_ratio, (v) => v >= 0.99) },
+  { key: 'fleet_ramp_ttft_p50_ratio', what: 'fleet 5k ramp: TTFT p50 vs direct', target: '≤ 2×', met: (s) => at(s.fleet_ramp_ttft_p50_ratio, (v) => v <= 2) },
+  { key: 'fleet_10k_completed', what: 'fleet 10k × 3 tok/s: completed', target: '10000', met: (s) => at(s.fleet_10k_completed, (v) => v >= 10_000) },
+  { key: 'ingress_kib_per_stream', what: 'ingress KiB per held stream', target: '≤ 30', met: (s) => at(s.ingress_kib_per_stream, (v) => v <= 30) },
+  { key: 'worker_kib_per_stream', what: 'workers KiB per held stream', target: '≤ 30', met: (s) => at(s.worker_kib_per_stream, (v) => v <= 30) },
+  { key: 'throughput_256_vs_direct', what: 'throughput at 256 streams vs direct', target: '≥ 1.0', met: (s) => at(s.throughput_256_vs_direct, (v) => v >= 1) },
+  { key: 'throughput_256_vs_peer', what: 'throughput at 256 streams vs peer', target: '≥ 3×', met: (s) => at(s.throughput_256_vs_peer, (v) => v >= 3) },
+];
+
+const at = (v: number | null, ok: (v: number) => boolean) => (v === null ? null : ok(v));
+const overFloor = (s: Summary, size: BodySize) => {
+  const cpu = s.cpu_us_per_request[size], floor = s.floor_us_per_request[size];
+  return cpu === null || floor === null ? null : cpu <= 3 * floor;
+};
+const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
 const of = (ms: Measurement[], t: TargetName) => ms.find((m) => m.target === t);
 const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0));
@@ -33,6 +80,64 @@ const ok = (m: Measurement | undefined) => (m ? `${m.load.completed}/${m.load.re
 const sumProcs = (p: Record<string, ProcUsage>, prefix: string) =>
   Object.entries(p).filter(([n]) => n.startsWith(prefix)).reduce((a, [, u]) => ({ cpu: a.cpu + u.cpuPercent, rss: a.rss + u.rssPeakMiB, rss0: a.rss0 + u.rssStartMiB }), { cpu: 0, rss: 0, rss0: 0 });
 
+/** The summary of `r`, from what its scenarios measured. */
+export function summarize(r: BenchResults): Summary {
+  const bySize = (f: (p: CurvePoint) => number): BySize => {
+    const out = {} as BySize;
+    for (const size of Object.keys(BODY_SIZES) as BodySize[]) {
+      const p = r.curve.find((c) => c.size === size);
+      out[size] = p ? round(f(p), 0) : null;
+    }
+    return out;
+  };
+  const d = of(r.overhead, 'direct'), h = of(r.overhead, 'routerhub');
+  const fleet5k = r.fleet.find((f) => f.streams === 5000 && f.profile.rate === 30);
+  const fleet10k = r.fleet.find((f) => f.streams === 10_000 && f.profile.rate === 3);
+  // Memory per held stream from the most streams held (the 10k row in a full run).
+  const held = [...r.fleet].sort((a, b) => a.streams - b.streams).at(-1);
+  const perStream = (prefix: string) => {
+    if (!held) return null;
+    const u = sumProcs(held.measurement.procs, prefix);
+    return round((1024 * (u.rss - u.rss0)) / held.streams, 1);
+  };
+  const row256 = r.throughput.find((t) => t.concurrency === 256);
+  const tps = (t: TargetName) => (row256 ? of(row256.measurements, t)?.load.tokensPerSec ?? null : null);
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b <= 0 ? null : round(a / b));
+  return {
+    cpu_us_per_request: bySize((p) => totalCpuPerRequest(p.measurement)),
+    floor_us_per_request: bySize((p) => p.floorUs),
+    added_ttft_p50_ms: d && h ? round(h.load.ttftMs.p50 - d.load.ttftMs.p50) : null,
+    added_ttft_p99_ms: d && h ? round(h.load.ttftMs.p99 - d.load.ttftMs.p99) : null,
+    hop_floor_ms: r.hopFloor ? round(r.hopFloor.floorMs) : null,
+    fleet_5k_completed_ratio: fleet5k ? ratio(fleet5k.measurement.load.completed, fleet5k.direct.load.completed) : null,
+    fleet_ramp_ttft_p50_ratio: fleet5k?.measurement.load.ttftMs.n && fleet5k.direct.load.ttftMs.n ? ratio(fleet5k.measurement.load.ttftMs.p50, fleet5k.direct.load.ttftMs.p50) : null,
+    fleet_10k_completed: fleet10k ? fleet10k.measurement.load.completed : null,
+    ingress_kib_per_stream: perStream('ingress'),
+    worker_kib_per_stream: perStream('worker'),
+    throughput_256_vs_direct: ratio(tps('routerhub'), tps('direct')),
+    throughput_256_vs_peer: ratio(tps('routerhub'), tps('peer')),
+  };
+}
+
+/** The summary as a Markdown table, each figure beside its target (also the README's table). */
+export function summaryTable(s: Summary): string[] {
+  const L = ['| figure | summary key | target | measured | met? |', '|---|---|---:|---:|---|'];
+  for (const t of TARGETS) {
+    let value: string;
+    if (t.key === 'cpu_us_per_request') {
+      const size = t.what.includes('400 KB') ? '400k' : t.what.includes('1.6 MB') ? '1600k' : '40k';
+      const cpu = s.cpu_us_per_request[size], floor = s.floor_us_per_request[size];
+      value = cpu === null ? 'not measured' : size === '40k' ? `${cpu}` : floor ? `${(cpu / floor).toFixed(1)}× (${cpu} / ${floor} µs)` : `${cpu} µs`;
+    } else {
+      const v = s[t.key] as number | null;
+      value = v === null ? 'not measured' : String(v);
+    }
+    const met = t.met(s);
+    L.push(`| ${t.what} | \`${t.key}\` | ${t.target} | ${value} | ${met === null ? '–' : met ? 'yes' : 'no'} |`);
+  }
+  return L;
+}
+
 export function markdown(r: BenchResults): string {
   const L: string[] = [];
   L.push(`# RouterHub bench: ${r.name} (${r.mode})`, '');
@@ -40,6 +145,15 @@ export function markdown(r: BenchResults): string {
   L.push(r.machine.pinning.gateway
     ? `Pinning: gateway under test (RouterHub ingress + ${r.workers} workers + NATS + Redis, or the peer) on CPU ${r.machine.pinning.gateway}; load generator + bench upstream on CPU ${r.machine.pinning.harness}.`
     : 'No CPU pinning (taskset missing or one CPU).', '');
+
+  const summary = r.summary ?? summarize(r);
+  L.push('## Summary: the issue-14 targets', '');
+  L.push('The `summary` object of the JSON results, each figure beside its target; "not measured": this run did not include that scenario (the 5k and 10k fleet rows and the peer run only in a full run).', '');
+  L.push(...summaryTable(summary), '');
+  if (r.hopFloor) {
+    const f = r.hopFloor;
+    L.push(`Hop floor: an idle loopback round trip between two processes on the gateway's CPU, ${f.intervalMs} ms apart, p50 ${f.roundTripP50Ms.toFixed(3)} ms over ${f.samples} samples, × ${f.hops} round trips RouterHub adds (client → ingress → NATS → worker → upstream, where direct is client → upstream) = ${f.floorMs.toFixed(2)} ms.`, '');
+  }
 
   if (r.throughput.length) {
     const p = r.plan.throughput.profile;
@@ -76,6 +190,18 @@ export function markdown(r: BenchResults): string {
       }
       L.push('');
     }
+  }
+  if (r.curve?.length) {
+    L.push('## CPU per request by body size', '');
+    L.push(`Codex-shaped bodies (the captured request, grown with a long session's history), open loop for ${r.plan.curve.durationMs / 1000} s each through a fresh RouterHub (${r.plan.curve.rate} requests/s at 40 KB, fewer for larger bodies so the gateway's core is not saturated), CPU net of each process's rate at rest. The floor is one JSON.parse + one JSON.stringify of the same body, timed in the bench process in the same run.`, '');
+    L.push('| body | bytes | req/s | CPU µs per request, by process | total µs | floor µs | total / floor | ok |');
+    L.push('|---|---:|---:|---|---:|---:|---:|---|');
+    for (const p of r.curve) {
+      const per = cpuPerRequest(p.measurement);
+      const total = totalCpuPerRequest(p.measurement);
+      L.push(`| ${p.size} | ${p.bytes} | ${p.rate} | ${Object.entries(per).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} | ${total.toFixed(0)} | ${p.floorUs.toFixed(0)} | ${(total / p.floorUs).toFixed(1)}× | ${ok(p.measurement)} |`);
+    }
+    L.push('');
   }
   if (r.fleet.length) {
     L.push('## Fleet scale: many slow streams on one ingress', '');
@@ -127,12 +253,13 @@ const COLORS: Record<TargetName, string> = { direct: '#9aa5b1', routerhub: '#2f6
 
 /** Grouped bars: throughput per concurrency (left), TTFT p50/p99 (right). */
 export function svg(r: BenchResults): string {
-  const W = 900, H = 380, top = 60, bottom = 320;
+  const curve = r.curve?.length ? r.curve : [];
+  const W = curve.length ? 1300 : 900, H = 380, top = 60, bottom = 320;
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
   out.push(`<text x="20" y="24" font-size="16" font-weight="bold">RouterHub bench (${r.name}): tokens/s delivered and time to first token</text>`);
   const targets: TargetName[] = ['direct', 'routerhub', 'peer'];
   targets.forEach((t, i) => out.push(`<rect x="${20 + i * 120}" y="36" width="12" height="12" fill="${COLORS[t]}"/><text x="${36 + i * 120}" y="46">${t === 'routerhub' ? 'RouterHub' : t}</text>`));
-  const panel = (x0: number, width: number, title: string, groups: Array<{ label: string; bars: Array<{ t: TargetName; v: number; text: string }> }>) => {
+  const panel = (x0: number, width: number, title: string, groups: Array<{ label: string; bars: Array<{ t: TargetName; v: number; text: string; color?: string }> }>) => {
     out.push(`<text x="${x0}" y="${top + 4}" font-weight="bold">${title}</text>`);
     const max = Math.max(1e-9, ...groups.flatMap((g) => g.bars.map((b) => b.v)));
     const gw = width / Math.max(1, groups.length);
@@ -142,7 +269,7 @@ export function svg(r: BenchResults): string {
       g.bars.forEach((b, bi) => {
         const h = ((bottom - top - 30) * b.v) / max;
         const x = x0 + gi * gw + 10 + bi * bw;
-        out.push(`<rect x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[b.t]}"/>`);
+        out.push(`<rect x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${h.toFixed(1)}" fill="${b.color ?? COLORS[b.t]}"/>`);
         out.push(`<text x="${(x + (bw - 4) / 2).toFixed(1)}" y="${(bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${b.text}</text>`);
       });
       out.push(`<text x="${(x0 + gi * gw + gw / 2).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${g.label}</text>`);
@@ -159,9 +286,23 @@ export function svg(r: BenchResults): string {
     label: q,
     bars: r.overhead.map((m) => ({ t: m.target, v: q === 'p50' ? m.load.ttftMs.p50 : m.load.ttftMs.p99, text: (q === 'p50' ? m.load.ttftMs.p50 : m.load.ttftMs.p99).toFixed(1) })),
   })));
+  if (curve.length) {
+    // RouterHub's CPU per request beside the floor (parse + stringify of the same body), by body size.
+    panel(920, 360, 'CPU µs per request vs floor (grey), by body', curve.map((p) => ({
+      label: p.size,
+      bars: [
+        { t: 'routerhub' as const, v: totalCpuPerRequest(p.measurement), text: totalCpuPerRequest(p.measurement).toFixed(0) },
+        { t: 'direct' as const, v: p.floorUs, text: p.floorUs.toFixed(0), color: '#c8ced6' },
+      ],
+    })));
+  }
   out.push(`<text x="20" y="${H - 12}" font-size="11" fill="#555">${r.machine.cpus} CPUs; gateway pinned to CPU ${r.machine.pinning.gateway || '-'}, load generator + upstream to CPU ${r.machine.pinning.harness || '-'}. Ratios are from one run.</text>`);
   out.push('</svg>');
   return out.join('\n');
+}
+
+function totalCpuPerRequest(m: Measurement): number {
+  return Object.values(cpuPerRequest(m)).reduce((a, b) => a + b, 0);
 }
 
 /** µs of CPU per request for each kind of process (workers summed), net of the idle rate. */

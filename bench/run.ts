@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,fleet,families,scaling,affinity,peer]
+// `npm run bench [-- --quick | --smoke] [--name <name>] [--no-peer] [--only throughput,overhead,curve,fleet,families,scaling,affinity,peer]
 //   [--workers N] [--out <dir>]`: starts the bench upstream, a RouterHub cluster and (unless --no-peer)
 // the peer gateway on loopback, runs the scenarios, and writes <out>/<name>.{json,md,svg}.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,10 +8,11 @@ import { mockCatalog } from '../libs/testing/cluster';
 import { FAMILIES } from '../libs/providers/index';
 import { generateKey } from '../libs/store/keys';
 import { affinityPlan, runAffinity } from './affinity';
+import { bodySizeCurve, hopFloor } from './curve';
 import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
-import { markdown, svg, type BenchResults } from './report';
+import { markdown, summarize, svg, type BenchResults } from './report';
 import { allProfiles, fleetLoad, measure, measureWithIdle, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
 import { benchModel, directTarget, peerTarget, routerhubTarget } from './targets';
 
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     name: args.name, mode: args.mode, startedAt: new Date(t0).toISOString(), durationSec: 0,
     machine: { cpus: CPUS, node: process.version, pinning: PIN, fdLimit: fdLimit() },
-    plan, workers: args.workers, throughput: [], overhead: [], fleet: [], families: [], scaling: [],
+    plan, workers: args.workers, throughput: [], overhead: [], fleet: [], families: [], scaling: [], curve: [], hopFloor: null,
     peer: { name: 'Portkey gateway (@portkey-ai/gateway)', version: '', status: 'skipped', reason: args.peer ? '' : 'disabled (--no-peer or smoke mode)' },
   };
 
@@ -92,6 +93,12 @@ async function main(): Promise<void> {
       const load = overheadLoad(plan.overhead.rate, plan.overhead.durationMs);
       const { profile, idleMs } = plan.overhead;
       results.overhead.push(await measureWithIdle(direct, profile, load, idleMs), await measureWithIdle(target, profile, load, idleMs));
+      results.hopFloor = await hopFloor(plan.hopFloor.samples, plan.hopFloor.intervalMs);
+    }
+    if (wants('curve')) {
+      target = await fresh();
+      const { rate, durationMs, idleMs } = plan.curve;
+      results.curve = await bodySizeCurve(target, plan.overhead.profile, rate, durationMs, idleMs);
     }
     if (wants('fleet')) {
       for (const row of plan.fleet) {
@@ -162,6 +169,7 @@ async function main(): Promise<void> {
   }
 
   results.durationSec = (Date.now() - t0) / 1000;
+  results.summary = summarize(results);
   mkdirSync(args.out, { recursive: true });
   const base = join(args.out, args.name);
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));

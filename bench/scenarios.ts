@@ -18,6 +18,10 @@ export interface Plan {
   scaling: { workers: number[]; concurrency: number; durationMs: number };
   /** Per provider family behind RouterHub (translation cost): throughput at `concurrency` streams and TTFT at `rate` req/s. */
   families: { concurrency: number; durationMs: number; rate: number; rateDurationMs: number };
+  /** CPU per request at 40 KB / 400 KB / 1.6 MB bodies (curve.ts), open loop at `rate`. */
+  curve: { rate: number; durationMs: number; idleMs: number };
+  /** The idle loopback round trip behind the hop floor: `samples` one-byte round trips `intervalMs` apart. */
+  hopFloor: { samples: number; intervalMs: number };
 }
 
 /** Tokens stream as single-token deltas (like OpenAI), several events per network chunk when fast. */
@@ -37,6 +41,8 @@ export function planFor(mode: Mode): Plan {
         fleet: fleet([8], slow(2), 100),
         scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
         families: { concurrency: 2, durationMs: 300, rate: 10, rateDurationMs: 300 },
+        curve: { rate: 10, durationMs: 300, idleMs: 200 },
+        hopFloor: { samples: 20, intervalMs: 20 },
       };
     case 'quick':
       return {
@@ -45,6 +51,8 @@ export function planFor(mode: Mode): Plan {
         fleet: fleet([1000], slow(6), 500),
         scaling: { workers: [1, 2], concurrency: 256, durationMs: 2000 },
         families: { concurrency: 64, durationMs: 1000, rate: 50, rateDurationMs: 1000 },
+        curve: { rate: 20, durationMs: 3000, idleMs: 1000 },
+        hopFloor: { samples: 200, intervalMs: 20 },
       };
     case 'full':
       return {
@@ -58,6 +66,8 @@ export function planFor(mode: Mode): Plan {
         ],
         scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
         families: { concurrency: 64, durationMs: 8000, rate: 50, rateDurationMs: 8000 },
+        curve: { rate: 20, durationMs: 10_000, idleMs: 3000 },
+        hopFloor: { samples: 500, intervalMs: 20 },
       };
   }
 }

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { ResponsesRequest } from '../protocol/types';
 import type { RoutePlan } from '../routing/catalog';
 import { F, type Frame } from '../wire/frames';
-import { cacheDecision, hasToolOutputs, itemIdBase, replayFrames, requestHash, ResponseRecorder } from './response-cache';
+import { cacheAsked, cacheDecision, hasToolOutputs, itemIdBase, replayFrames, requestHash, ResponseRecorder } from './response-cache';
 
 const plan = (responseCache?: RoutePlan['responseCache']): RoutePlan => ({ model: 'a/b', deployments: [], pricing: null, ...(responseCache ? { responseCache } : {}) });
 const ask: ResponsesRequest = { model: 'a/b', input: 'hello', instructions: 'Be brief.' };
@@ -21,6 +21,11 @@ t.test('cached when the catalog or the header says so; tool outputs only when as
   t.same(cacheDecision(plan({ tool_outputs: true }), undefined, withOutput, 600), { ttlMs: 600_000 });
   t.ok(hasToolOutputs({ model: 'm', input: [{ type: 'custom_tool_call_output', call_id: 'c', output: 'ok' }] }));
   t.notOk(hasToolOutputs({ model: 'm', input: 'plain text' }));
+  // Decided before the body is parsed: an uncached request's body is parsed once in the worker.
+  t.notOk(cacheAsked(plan(), undefined), 'neither asks');
+  t.notOk(cacheAsked(plan({ ttl_s: 30 }), 'off'), 'off wins');
+  t.ok(cacheAsked(plan({ ttl_s: 30 }), undefined), 'the catalog asks');
+  t.ok(cacheAsked(plan(), 'include-tool-outputs'), 'the header asks');
 });
 
 t.test('the key: account, model and the request, whatever its key order, thread id or delivery', async (t) => {

@@ -43,11 +43,16 @@ export type CacheLookup =
 /** Whether the request is cached (null: not at all), and for how long. */
 export function cacheDecision(plan: RoutePlan, mode: CacheMode | undefined, req: ResponsesRequest, defaultTtlS: number): { ttlMs: number } | 'bypass' | null {
   const policy: ResponseCachePolicy | undefined = plan.responseCache;
-  if (mode === 'off' || (!mode && !policy)) return null;
+  if (!cacheAsked(plan, mode)) return null;
   // A tool's output reflects the world at the time it ran: replaying the answer to it could be stale.
   const toolOutputs = mode === 'include-tool-outputs' || policy?.tool_outputs === true;
   if (!toolOutputs && hasToolOutputs(req)) return 'bypass';
   return { ttlMs: (policy?.ttl_s ?? defaultTtlS) * 1000 };
+}
+
+/** Whether the catalog or the client's header asks for the response cache at all (decided without the body). */
+export function cacheAsked(plan: RoutePlan, mode: CacheMode | undefined): boolean {
+  return mode !== 'off' && (Boolean(mode) || Boolean(plan.responseCache));
 }
 
 export function hasToolOutputs(req: ResponsesRequest): boolean {
@@ -126,6 +131,9 @@ export class ResponseCache {
   /** The cache's part in this job; null when the request is not cached (or Redis failed: served uncached). */
   async lookup(job: Job, body: Uint8Array): Promise<CacheLookup | null> {
     const model = job.plan.model;
+    // Most requests are not cached: they must not pay a parse of their body here (the biggest cost
+    // of a long Codex history), on top of the one that builds the upstream request.
+    if (!cacheAsked(job.plan, job.responseCache)) return null;
     let req: ResponsesRequest;
     try {
       req = JSON.parse(Buffer.from(body).toString('utf8')) as ResponsesRequest;
