@@ -1,7 +1,7 @@
 // The write path to one client, in one place: uWS corking, backpressure with a bounded backlog,
 // the decision between an HTTP error and a committed 200 SSE stream, and abort handling.
 import type { HttpResponse } from 'uWebSockets.js';
-import { errorJson, statusLine } from '../protocol/errors';
+import { errorJson, statusLine, type HttpError } from '../protocol/errors';
 import { ResponseStream } from '../protocol/sse';
 import type { ApiError } from '../protocol/types';
 import { metrics } from '../telemetry/metrics';
@@ -91,11 +91,11 @@ export class ClientResponse implements ResponseListener {
     if (text) this.write(text, terminal);
   }
 
-  onFailure(error: ApiError, status: number): void {
+  onFailure(error: HttpError): void {
     if (this.ended) return;
-    // These failures (no worker, a worker lost, a stopping ingress) pass: say when to retry.
-    if (!this.committed) return this.error(status, error, status === 503 ? 1 : null);
-    this.write(this.rs.failed(error), true);
+    // These failures (no worker, a worker or frames lost, a stopping ingress) pass: their errors say when to retry.
+    if (!this.committed) return this.error(error.status, error.body, error.retryAfterSeconds);
+    this.write(this.rs.failed(error.body), true);
   }
 
   /** `stream: false`: the whole response as one JSON object once the terminal frame arrives. */

@@ -4,7 +4,6 @@
 // than one NATS message stays here and the worker pulls it in chunks (subjects.body).
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
-import type { ApiError } from '../protocol/types';
 import { dispatchFailed, framesLost, framesSilent, noWorkerAvailable, workerLost, type HttpError } from '../protocol/errors';
 import { metrics } from '../telemetry/metrics';
 import { decode, decodeBatch, encode, F, failedFrame, isTerminal, type Frame } from '../wire/frames';
@@ -30,8 +29,8 @@ export interface DispatchOptions {
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
 export interface ResponseListener {
   onFrames(frames: Frame[]): void;
-  /** The response cannot go on (no worker, lost frames, dead worker); `status` for a not-yet-started response. */
-  onFailure(error: ApiError, status: number): void;
+  /** The response cannot go on (no worker, lost frames, dead worker); its status and Retry-After for a not-yet-started response. */
+  onFailure(error: HttpError): void;
 }
 
 interface Inflight {
@@ -264,7 +263,7 @@ export class Dispatcher {
 
   private fail(requestId: string, entry: Inflight, error: HttpError): void {
     this.finish(requestId, entry);
-    if (!entry.cancelled) entry.listener.onFailure(error.body, error.status);
+    if (!entry.cancelled) entry.listener.onFailure(error);
   }
 
   private finish(requestId: string, entry: Inflight): void {

@@ -130,29 +130,30 @@ export function serverAtCapacity(waitingBytes: number): HttpError {
 }
 
 export function dispatchFailed(detail: string): HttpError {
-  return new HttpError(503, `RouterHub could not hand the request to a worker (${detail}). Retry shortly.`, 'server_error', 'dispatch_failed');
+  return new HttpError(503, `RouterHub could not hand the request to a worker (${detail}). Retry shortly.`, 'server_error', 'dispatch_failed', null, 1);
 }
 
 export function noWorkerAvailable(waitedMs: number): HttpError {
-  return new HttpError(503, `No RouterHub worker accepted the request within ${waitedMs} ms. The workers are down or overloaded; retry shortly.`, 'server_error', 'no_worker_available');
+  return new HttpError(503, `No RouterHub worker accepted the request within ${waitedMs} ms. The workers are down or overloaded; retry shortly.`, 'server_error', 'no_worker_available', null, 1);
 }
 
+/** Lost frames and lost workers are passing faults: the client retries at once (`Retry-After: 1`). */
 export function framesLost(expected: number, got: number): HttpError {
-  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${expected}, got ${got}). Retry the request.`, 'server_error', 'frames_lost');
+  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (expected frame batch ${expected}, got ${got}). Retry the request.`, 'server_error', 'frames_lost', null, 1);
 }
 
 /** A worker stopped a response whose frames the ingress lost (the client learns the usage billed). */
 export function responseEndingLost(): HttpError {
-  return new HttpError(502, 'Part of the response was lost between RouterHub\'s worker and ingress. Retry the request.', 'server_error', 'frames_lost');
+  return new HttpError(502, 'Part of the response was lost between RouterHub\'s worker and ingress. Retry the request.', 'server_error', 'frames_lost', null, 1);
 }
 
 /** The ending of a response whose (live) worker went silent was lost (e.g. sent while NATS restarted). */
 export function framesSilent(silentMs: number): HttpError {
-  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round(silentMs / 1000)} s, though the worker is alive). Retry the request.`, 'server_error', 'frames_lost');
+  return new HttpError(502, `Part of the response was lost between RouterHub's worker and ingress (nothing arrived for ${Math.round(silentMs / 1000)} s, though the worker is alive). Retry the request.`, 'server_error', 'frames_lost', null, 1);
 }
 
 export function workerLost(workerId: string): HttpError {
-  return new HttpError(502, `The RouterHub worker serving this response (${workerId}) stopped responding. Retry the request; another worker will serve it.`, 'server_error', 'worker_lost');
+  return new HttpError(502, `The RouterHub worker serving this response (${workerId}) stopped responding. Retry the request; another worker will serve it.`, 'server_error', 'worker_lost', null, 1);
 }
 
 /** 503: an ingress stopping (SIGTERM) ended a response still open when its grace period was over. */

@@ -146,7 +146,16 @@ t.test('a fleet behind HAProxy survives SIGHUP, a NATS node lost and rolling res
     }
     phase = 'worker restarts';
     // Turns longer than a worker's grace period, on the workers about to stop (the only ones now).
-    for (let i = 0; i < 4; i++) longOnes.push(oneRequest('test/codex', { long: true }).then((r) => void tallies.push({ phase: 'long turns across worker restarts', ...r })));
+    // They must be streaming (taken by the old workers) before a new worker joins, or a loaded machine lets the new one take them.
+    const streamingOnOld: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 4; i++) {
+      let streaming!: () => void;
+      streamingOnOld.push(new Promise<void>((r) => (streaming = r)));
+      const done = oneRequest('test/codex', { long: true, onStreaming: streaming }).then((r) => void tallies.push({ phase: 'long turns across worker restarts', ...r }));
+      longOnes.push(done);
+      streamingOnOld[i] = Promise.race([streamingOnOld[i], done]);
+    }
+    await Promise.all(streamingOnOld);
     for (const old of [...cluster.workers]) {
       await cluster.addWorker();
       const started = Date.now();
