@@ -39,7 +39,7 @@ export function makeUsage(c: UsageCounts): Usage {
  * Input including the cache: a count of cached tokens larger than the input count shows a server
  * that reports them outside it (xAI does at times), so they are added.
  */
-export function inputWithCache(input: number, cacheRead: number): number {
+function inputWithCache(input: number, cacheRead: number): number {
   return int(cacheRead) > int(input) ? int(input) + int(cacheRead) : int(input);
 }
 
@@ -49,11 +49,20 @@ export function inputWithCache(input: number, cacheRead: number): number {
  * falls short of the total by exactly the reasoning count, reasoning was outside and is added.
  * Without a total, reasoning larger than the output can only have been outside it.
  */
-export function outputWithReasoning(input: number, output: number, reasoning: number, total?: number): number {
+function outputWithReasoning(input: number, output: number, reasoning: number, total?: number): number {
   const [i, o, r] = [int(input), int(output), int(reasoning)];
   if (r === 0) return o;
   if (total !== undefined && int(total) > 0) return int(total) - i - o === r ? o + r : o;
   return r > o ? o + r : o;
+}
+
+/**
+ * Usage from an OpenAI-style server's counts (Chat Completions and Responses alike), whichever
+ * convention it follows for cached and reasoning tokens: its numbers tell which (above).
+ */
+export function reportedUsage(r: UsageCounts): Usage {
+  const input = inputWithCache(r.input, r.cacheRead);
+  return makeUsage({ ...r, input, output: outputWithReasoning(input, r.output, r.reasoning, r.total) });
 }
 
 /** A count as a provider sent it: a non-negative integer, anything else 0. */

@@ -1,7 +1,7 @@
 // openai-chat usage: the Chat Completions `usage` object, in the dialects of the servers that speak
 // it, mapped to Responses terms (../usage.ts).
 import type { Usage } from '../../protocol/types';
-import { inputWithCache, int, makeUsage, outputWithReasoning } from '../usage';
+import { int, reportedUsage } from '../usage';
 
 interface CacheDetails {
   cached_tokens?: number | null;
@@ -37,15 +37,12 @@ export function chatUsage(u: ChatUsage): Usage {
   // One count under several names: whichever the server filled.
   const cacheRead = Math.max(int(details?.cached_tokens), int(u.prompt_cache_hit_tokens), int(u.num_cached_tokens), int(u.cached_tokens));
   const writes = details?.cache_creation_input_tokens ?? details?.cache_write_tokens;
-  const input = inputWithCache(u.prompt_tokens ?? 0, cacheRead);
-  const reasoning = int(u.completion_tokens_details?.reasoning_tokens);
-  const total = u.total_tokens ?? undefined;
-  return makeUsage({
-    input,
+  return reportedUsage({
+    input: u.prompt_tokens ?? 0,
     cacheRead,
     cacheWrite: int(writes),
-    output: outputWithReasoning(input, u.completion_tokens ?? 0, reasoning, total),
-    reasoning,
-    total,
+    output: u.completion_tokens ?? 0,
+    reasoning: int(u.completion_tokens_details?.reasoning_tokens),
+    total: u.total_tokens ?? undefined,
   });
 }

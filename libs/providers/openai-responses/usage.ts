@@ -1,7 +1,7 @@
 // openai-responses usage: already in Responses terms; checked for the servers (xAI) whose counts
 // stray from them (../usage.ts).
 import type { Usage } from '../../protocol/types';
-import { inputWithCache, int, makeUsage, outputWithReasoning } from '../usage';
+import { int, reportedUsage } from '../usage';
 
 export interface ResponsesUsage {
   input_tokens?: number | null;
@@ -13,16 +13,12 @@ export interface ResponsesUsage {
 
 export function responsesUsage(u: ResponsesUsage): Usage {
   const cacheRead = int(u.input_tokens_details?.cached_tokens);
-  const writes = u.input_tokens_details?.cache_write_tokens;
-  const input = inputWithCache(u.input_tokens ?? 0, cacheRead);
-  const reasoning = int(u.output_tokens_details?.reasoning_tokens);
-  const total = u.total_tokens ?? undefined;
-  return makeUsage({
-    input,
+  return reportedUsage({
+    input: u.input_tokens ?? 0,
     cacheRead,
-    cacheWrite: int(writes),
-    output: outputWithReasoning(input, u.output_tokens ?? 0, reasoning, total),
-    reasoning,
-    total,
+    cacheWrite: int(u.input_tokens_details?.cache_write_tokens),
+    output: u.output_tokens ?? 0,
+    reasoning: int(u.output_tokens_details?.reasoning_tokens),
+    total: u.total_tokens ?? undefined,
   });
 }
