@@ -79,7 +79,10 @@ export function failSpan(span: Span, code: string, message: string): void {
 
 /** The ingress's span of one response: the root of its trace. */
 export function startResponseSpan(request: ResponsesRequest, responseId: string): Span {
-  return tracer.startSpan(`chat ${request.model}`, { kind: SpanKind.SERVER, attributes: { ...requestAttributes(request), 'gen_ai.response.id': responseId } });
+  const span = tracer.startSpan(`chat ${request.model}`, { kind: SpanKind.SERVER });
+  // Without an exporter the span records nothing: the attributes are built only for one that does.
+  if (span.isRecording()) span.setAttributes({ ...requestAttributes(request), 'gen_ai.response.id': responseId });
+  return span;
 }
 
 /** The trace id of a span, when it is recorded (for the log line of its response). */

@@ -8,21 +8,21 @@ import type { NatsConnection, Subscription } from 'nats';
 import { Agent } from 'undici';
 import { requestBodyUnavailable, responseEndingLost, responseTimeout, responseUndeliverable, workerCrashed, workerShuttingDown, type HttpError } from '../protocol/errors';
 import { deploymentId } from '../routing/catalog';
+import { DeploymentHealth } from '../routing/health';
 import type { Redis } from '../store/redis';
 import { RequestLog, type RequestRecord } from '../store/requests';
-import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
-import { countTokens, metrics } from '../telemetry/metrics';
-import type { Log } from '../telemetry/log';
-import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { ResponseCacheStore } from '../store/response-cache';
+import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
+import type { Log } from '../telemetry/log';
+import { countTokens, metrics } from '../telemetry/metrics';
+import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { decode, encode, encodeBatch, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
-import { meter } from './metering';
-import { DeploymentHealth } from '../routing/health';
-import { hitUsage, ResponseCache, type ResponseCacheSettings } from './response-cache';
 import { ContextCaches } from './context-cache';
+import { meter } from './metering';
+import { hitUsage, ResponseCache, type ResponseCacheSettings } from './response-cache';
 import { newTrace, runJob, type JobTrace } from './run';
 
 export interface WorkerOptions {
@@ -316,13 +316,16 @@ export class Worker {
 
   /** The response's span attributes (GenAI conventions) and its one log line: ids, counts, codes; never a key or text. */
   private observe(record: Omit<RequestRecord, 'id'>, trace: JobTrace, span: Span, superseded: boolean): void {
-    const served = trace.deployment;
-    if (served) {
-      span.setAttributes({ 'gen_ai.provider.name': genAiProvider(served.provider), 'gen_ai.response.model': served.model, 'routerhub.deployment': record.deployment ?? '' });
+    // Without an exporter the span records nothing: skip building what it would drop.
+    if (span.isRecording()) {
+      const served = trace.deployment;
+      if (served) {
+        span.setAttributes({ 'gen_ai.provider.name': genAiProvider(served.provider), 'gen_ai.response.model': served.model, 'routerhub.deployment': record.deployment ?? '' });
+      }
+      if (trace.billed) span.setAttributes({ ...usageAttributes(trace.billed.usage), 'routerhub.usage_estimated': trace.billed.estimated });
+      span.setAttribute('routerhub.status', record.status);
+      if (record.status === 'failed') failSpan(span, record.error_code ?? 'failed', `the response failed (${record.error_code ?? 'unknown'})`);
     }
-    if (trace.billed) span.setAttributes({ ...usageAttributes(trace.billed.usage), 'routerhub.usage_estimated': trace.billed.estimated });
-    span.setAttribute('routerhub.status', record.status);
-    if (record.status === 'failed') failSpan(span, record.error_code ?? 'failed', `the response failed (${record.error_code ?? 'unknown'})`);
     if (superseded) return; // the worker that serves it logs it
     const { request_body: _body, output_text: _text, attempts, ...fields } = record;
     this.opts.log.info({ ...fields, attempts: attempts.length, trace_id: traceIdOf(span) }, 'response');
