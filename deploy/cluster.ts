@@ -148,7 +148,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       for (const [i, p] of ports.entries()) {
         const cluster = nodes > 1 ? ['-c', join(ROOT, 'deploy', 'nats', 'routerhub.conf'), '--cluster_name', 'routerhub', '--server_name', `nats-${i + 1}`, '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes] : [];
         natsNodes.push({
-          process: start(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), ...cluster], {}, servers),
+          process: start(binary('nats-server'), [...natsServerArgs(p.client), '-m', String(p.monitor), ...cluster], {}, servers),
           url: `nats://127.0.0.1:${p.client}`,
           monitorUrl: `http://127.0.0.1:${p.monitor}`,
         });

@@ -240,7 +240,6 @@ export class Dispatcher {
   }
 
   private reapDeadWorkers(now: number): void {
-    const silenceMs = this.opts.silenceMs ?? 0;
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;
       if (entry.lost) {

@@ -10,11 +10,6 @@ import {
 import type { ApiError } from '../protocol/types';
 import type { ProviderAdapter, UpstreamFailure } from './types';
 
-/** An ad-hoc error body; errors a client sees come from the catalogue (libs/protocol/errors.ts). */
-export function apiError(message: string, type: string, code: string | null, param: string | null = null): ApiError {
-  return { message, type, param, code };
-}
-
 /** A catalogue error as an upstream failure; `retryable`: may another deployment succeed? */
 export function upstreamFailure(err: HttpError, retryable: boolean): UpstreamFailure {
   return { error: err.body, httpStatus: err.status, retryable, retryAfterSeconds: err.retryAfterSeconds };
