@@ -10,7 +10,7 @@ import { profileName, profilePath, type StreamProfile } from './profile';
 
 const RESPONSES = 'openai-responses';
 
-export type TargetName = 'routerhub' | 'direct' | 'peer';
+export type TargetName = 'routerhub' | 'direct' | 'peer' | 'relay';
 
 export interface Target {
   name: TargetName;
@@ -51,6 +51,15 @@ export function directTarget(upstreamUrl: string, upstreamPid: number, family = 
       return { origin: u.origin, path: `${u.pathname}${u.search}`, headers, body, family };
     },
     pids: () => ({ upstream: upstreamPid }),
+  };
+}
+
+/** The bare relay (relay-main.ts): RouterHub's request bytes, forwarded to the upstream's Responses API unchanged. */
+export function relayTarget(relayUrl: string, relayPid: number): Target {
+  return {
+    name: 'relay',
+    request: (p) => ({ origin: relayUrl, path: `${profilePath(p)}/responses`, headers: { authorization: 'Bearer sk-bench-upstream' }, body: codexBody('bench-model'), family: RESPONSES }),
+    pids: () => ({ relay: relayPid }),
   };
 }
 

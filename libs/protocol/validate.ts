@@ -2,6 +2,7 @@
 // Codex sends item and tool types that evolve faster than this schema (CODEX-CONTRACT.md 1.3/1.4).
 import Ajv, { type ErrorObject } from 'ajv';
 import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './bounds';
+import { parseJsonBytes } from './json-bytes';
 import { invalidJson, invalidRequest, invalidValue, missingParameter, type HttpError } from './errors';
 import type { ResponsesRequest } from './types';
 
@@ -70,7 +71,7 @@ const explain = new Ajv({ allErrors: true, strict: false }).compile(schema);
 export function parseRequest(body: Buffer | string, limits: InputLimits = DEFAULT_INPUT_LIMITS): ResponsesRequest {
   let doc: unknown;
   try {
-    doc = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    doc = typeof body === 'string' ? JSON.parse(body) : parseJsonBytes(body);
   } catch (err) {
     // V8's JSON.parse is iterative, never a RangeError: 100k levels of `[` parse (the bounds below
     // refuse them) or, unclosed, end here as a SyntaxError.

@@ -41,7 +41,22 @@ export const DEFAULT_PROMPT_CACHE = { ttl_s: 3600, min_tokens: 4096 } as const;
 
 /** How the ledger and the request log name a deployment. */
 export function deploymentId(d: Deployment): string {
-  return d.id ?? `${d.provider}/${d.model}@${new URL(d.base_url).host}`;
+  return d.id ?? `${d.provider}/${d.model}@${hostOf(d.base_url)}`;
+}
+
+// Routing, health, metrics and the ledger name a deployment several times per request, and a
+// worker's deployments arrive as new objects with every job: the few base URLs a catalog has are
+// parsed once each (a URL parse costs more than the rest of the name).
+const hosts = new Map<string, string>();
+
+function hostOf(baseUrl: string): string {
+  let host = hosts.get(baseUrl);
+  if (host === undefined) {
+    host = new URL(baseUrl).host;
+    if (hosts.size >= 1024) hosts.clear();
+    hosts.set(baseUrl, host);
+  }
+  return host;
 }
 
 /** The header by which a management key names the one deployment a request must use (npm run doctor). */

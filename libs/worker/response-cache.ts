@@ -4,6 +4,7 @@
 // the ingress, and their replay under a new response id. Hits replay the frames the first client
 // got, through the same ingress path; they bill zero tokens.
 import { createHash } from 'node:crypto';
+import { parseJsonBytes } from '../protocol/json-bytes';
 import type { OutputItem, ResponsesRequest, Usage } from '../protocol/types';
 import { inputItems } from '../providers/input';
 import { makeUsage } from '../providers/usage';
@@ -136,7 +137,7 @@ export class ResponseCache {
     if (!cacheAsked(job.plan, job.responseCache)) return null;
     let req: ResponsesRequest;
     try {
-      req = JSON.parse(Buffer.from(body).toString('utf8')) as ResponsesRequest;
+      req = parseJsonBytes(body) as ResponsesRequest;
     } catch {
       return null; // the ingress validated it; nothing to cache if it does not parse here
     }

@@ -5,6 +5,7 @@ import { createParser } from 'eventsource-parser';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { request, type Dispatcher } from 'undici';
+import { parseJsonBytes } from '../protocol/json-bytes';
 import type { ResponsesRequest } from '../protocol/types';
 import { allDeploymentsRateLimited, HttpError, noDeploymentAvailable } from '../protocol/errors';
 import { streamFailure } from '../providers/errors';
@@ -194,7 +195,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
 function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
-  const req = JSON.parse(new TextDecoder().decode(ctx.job.body)) as ResponsesRequest;
+  const req = parseJsonBytes(ctx.job.body!) as ResponsesRequest;
   const adapter = adapters[deployment.provider];
   const tag = deploymentTag(deployment);
   // Reasoning another deployment made is unreadable here (another org): leave it out rather than be refused.
