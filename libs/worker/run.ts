@@ -65,7 +65,8 @@ export function newTrace(): JobTrace {
   return { deployment: null, attempts: [], firstOutputAt: null, served: null, billed: null };
 }
 
-type Upstream = Omit<UpstreamRequest, 'body'> & { body: Buffer };
+/** An upstream request whose body is let go once sent (`sendOnce`): null after. */
+type Upstream = Omit<UpstreamRequest, 'body'> & { body: Buffer | null };
 
 const NO_BODY = new Uint8Array(0);
 
@@ -214,9 +215,27 @@ function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { bui
   };
 }
 
-/** undici keeps the bytes it sends until the response ends: give it the one copy (from a string it copies). */
+/** The request's bytes, encoded once (undici would copy a string body itself). */
 function asUpstream({ url, headers, body }: UpstreamRequest): Upstream {
   return { url, headers, body: Buffer.from(body) };
+}
+
+/**
+ * The body as a one-shot iterable, with its length: undici keeps a Buffer body referenced until the
+ * response ends, i.e. a Codex request's ~40 KB (up to megabytes late in a session) for the whole of
+ * a stream that may run for minutes. These bytes are let go as soon as they are written.
+ */
+function sendOnce(upstream: Upstream): { headers: Record<string, string>; body: Readable } {
+  const length = String(upstream.body!.byteLength);
+  // undici takes an async iterable as a body (its documentation); its types name only Readable.
+  return { headers: { ...upstream.headers, 'content-length': length }, body: takeBody(upstream) as unknown as Readable };
+}
+
+/** Yields the body and keeps no reference to it (a closure over the bytes would keep them as long as undici keeps the generator). */
+async function* takeBody(upstream: Upstream): AsyncGenerator<Buffer> {
+  const bytes = upstream.body!;
+  upstream.body = null;
+  yield bytes;
 }
 
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
@@ -228,8 +247,7 @@ async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstre
   try {
     const res = await request(upstream.url, {
       method: 'POST',
-      headers: upstream.headers,
-      body: upstream.body,
+      ...sendOnce(upstream),
       signal: ctx.signal,
       dispatcher: ctx.dispatcher,
       headersTimeout: ctx.headersTimeoutMs,
