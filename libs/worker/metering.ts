@@ -34,19 +34,26 @@ export function tokensOfChars(chars: number): number {
 export function estimateInputTokens(req: ResponsesRequest): number {
   let chars = 0;
   let images = 0;
-  // [value, count its keys]: in tool definitions property names are text the model reads; in input items keys are structure.
-  const stack: Array<[unknown, boolean]> = [[req.instructions, false], [req.input, false], [req.tools, true]];
-  for (let visited = 0; stack.length > 0 && visited < MAX_NODES; visited++) {
-    const [v, keys] = stack.pop()!;
+  // Values still to visit, and whether their keys count: in tool definitions property names are
+  // text the model reads; in input items keys are structure. Two plain arrays, no tuple per node.
+  const values: unknown[] = [req.instructions, req.input, req.tools];
+  const keyed: boolean[] = [false, false, true];
+  for (let visited = 0; values.length > 0 && visited < MAX_NODES; visited++) {
+    const v = values.pop();
+    const keys = keyed.pop()!;
     if (typeof v === 'string') {
       if (v.startsWith('data:image/')) images++;
       else chars += v.length;
     } else if (Array.isArray(v)) {
-      for (const x of v) stack.push([x, keys]);
+      for (let i = 0; i < v.length; i++) {
+        values.push(v[i]);
+        keyed.push(keys);
+      }
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
+      for (const k in v) {
         if (keys) chars += k.length;
-        stack.push([x, keys]);
+        values.push((v as Record<string, unknown>)[k]);
+        keyed.push(keys);
       }
     }
   }
