@@ -1,16 +1,52 @@
-// The bare relay's process (relay-main.ts), on the gateway's CPU like RouterHub's processes.
-import { spawn } from 'node:child_process';
+// The bare relays' processes (relay-main.ts), on the gateway's CPU like RouterHub's processes.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { binary, freePort, natsServerArgs, waitForPort } from '../deploy/cluster';
 import { PIN, pin, stopChild } from './procs';
 import { relayTarget, type Target } from './targets';
 
-export async function startRelay(upstreamUrl: string): Promise<{ target: Target; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [join(__dirname, 'relay-main.js'), upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+export interface Relay { target: Target; stop(): Promise<void> }
+
+/** `relay-main.js direct`: one process between client and upstream. */
+export async function startRelay(upstreamUrl: string): Promise<Relay> {
+  const { proc, line } = await relayProcess(['direct', upstreamUrl]);
+  return { target: relayTarget('relay', line, () => ({ relay: proc.pid! })), stop: () => stopChild(proc) };
+}
+
+/** `front` and `back` over a nats-server of their own: the same hops as RouterHub's ingress and worker. */
+export async function startNatsRelay(upstreamUrl: string): Promise<Relay> {
+  const port = await freePort();
+  const nats = spawn(binary('nats-server'), natsServerArgs(port), { stdio: 'ignore' });
+  pin(nats.pid!, PIN.gateway);
+  const started: ChildProcess[] = [nats];
+  const stop = () => Promise.all(started.reverse().map(stopChild)).then(() => undefined);
+  try {
+    await waitForPort(port);
+    const url = `nats://127.0.0.1:${port}`;
+    const back = await relayProcess(['back', url, upstreamUrl]);
+    started.push(back.proc);
+    const front = await relayProcess(['front', url]);
+    started.push(front.proc);
+    const pids = () => ({ 'relay-front': front.proc.pid!, 'relay-back': back.proc.pid!, nats: nats.pid! });
+    return { target: relayTarget('relay-nats', front.line, pids), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function relayProcess(args: string[]): Promise<{ proc: ChildProcess; line: string }> {
+  const proc = spawn(process.execPath, [join(__dirname, 'relay-main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   pin(proc.pid!, PIN.gateway);
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-    proc.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
-  });
-  return { target: relayTarget(url, proc.pid!), stop: () => stopChild(proc) };
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: proc.stdout! }).once('line', resolve);
+      proc.once('exit', (code) => reject(new Error(`the relay (${args[0]}) exited with ${code}`)));
+    });
+    return { proc, line };
+  } catch (err) {
+    await stopChild(proc);
+    throw err;
+  }
 }

@@ -43,6 +43,9 @@ export interface Summary {
   overhead_cpu_us_per_request: number | null;
   relay_cpu_us_per_request: number | null;
   relay_added_ttft_p50_ms: number | null;
+  /** The same relay split in two processes over NATS, as RouterHub's ingress and worker are. */
+  relay_nats_cpu_us_per_request: number | null;
+  relay_nats_added_ttft_p50_ms: number | null;
   fleet_5k_completed_ratio: number | null;
   fleet_ramp_ttft_p50_ratio: number | null;
   fleet_10k_completed: number | null;
@@ -61,8 +64,10 @@ const TARGETS: Array<{ key: keyof Summary; what: string; target: string; met: (s
   { key: 'added_ttft_p99_ms', what: 'added TTFT p99 (ms)', target: '≤ 5', met: (s) => at(s.added_ttft_p99_ms, (v) => v <= 5) },
   { key: 'hop_floor_ms', what: 'hop floor: idle loopback round trip × hops added (ms)', target: 'reference', met: () => null },
   { key: 'overhead_cpu_us_per_request', what: 'gateway CPU per 40 KB request at 50 req/s, overhead scenario (µs)', target: '≤ 1400', met: (s) => at(s.overhead_cpu_us_per_request, (v) => v <= 1400) },
-  { key: 'relay_cpu_us_per_request', what: 'relay floor: CPU per request of a bare uWS + undici relay, same load (µs)', target: 'reference', met: () => null },
-  { key: 'relay_added_ttft_p50_ms', what: 'relay floor: its added TTFT p50 (ms)', target: 'reference', met: () => null },
+  { key: 'relay_cpu_us_per_request', what: 'floor: CPU per request of a bare uWS + undici relay, one process, same load (µs)', target: 'reference', met: () => null },
+  { key: 'relay_added_ttft_p50_ms', what: 'floor: that relay\'s added TTFT p50 (ms)', target: 'reference', met: () => null },
+  { key: 'relay_nats_cpu_us_per_request', what: 'floor: the same relay as two processes over NATS, as RouterHub is (µs)', target: 'reference', met: () => null },
+  { key: 'relay_nats_added_ttft_p50_ms', what: 'floor: its added TTFT p50 (ms)', target: 'reference', met: () => null },
   { key: 'fleet_5k_completed_ratio', what: 'fleet 5k × 30 tok/s: completed vs direct', target: '≥ 0.99', met: (s) => at(s.fleet_5k_completed_ratio, (v) => v >= 0.99) },
   { key: 'fleet_ramp_ttft_p50_ratio', what: 'fleet 5k ramp: TTFT p50 vs direct', target: '≤ 2×', met: (s) => at(s.fleet_ramp_ttft_p50_ratio, (v) => v <= 2) },
   { key: 'fleet_10k_completed', what: 'fleet 10k × 3 tok/s: completed', target: '10000', met: (s) => at(s.fleet_10k_completed, (v) => v >= 10_000) },
@@ -97,7 +102,7 @@ export function summarize(r: BenchResults): Summary {
     }
     return out;
   };
-  const d = of(r.overhead, 'direct'), h = of(r.overhead, 'routerhub'), relay = of(r.overhead, 'relay');
+  const d = of(r.overhead, 'direct'), h = of(r.overhead, 'routerhub'), relay = of(r.overhead, 'relay'), relayNats = of(r.overhead, 'relay-nats');
   const fleet5k = r.fleet.find((f) => f.streams === 5000 && f.profile.rate === 30);
   const fleet10k = r.fleet.find((f) => f.streams === 10_000 && f.profile.rate === 3);
   // Memory per held stream from the most streams held (the 10k row in a full run).
@@ -119,6 +124,8 @@ export function summarize(r: BenchResults): Summary {
     overhead_cpu_us_per_request: h ? round(totalCpuPerRequest(h), 0) : null,
     relay_cpu_us_per_request: relay ? round(totalCpuPerRequest(relay), 0) : null,
     relay_added_ttft_p50_ms: d && relay ? round(relay.load.ttftMs.p50 - d.load.ttftMs.p50) : null,
+    relay_nats_cpu_us_per_request: relayNats ? round(totalCpuPerRequest(relayNats), 0) : null,
+    relay_nats_added_ttft_p50_ms: d && relayNats ? round(relayNats.load.ttftMs.p50 - d.load.ttftMs.p50) : null,
     fleet_5k_completed_ratio: fleet5k ? ratio(fleet5k.measurement.load.completed, fleet5k.direct.load.completed) : null,
     fleet_ramp_ttft_p50_ratio: fleet5k?.measurement.load.ttftMs.n && fleet5k.direct.load.ttftMs.n ? ratio(fleet5k.measurement.load.ttftMs.p50, fleet5k.direct.load.ttftMs.p50) : null,
     fleet_10k_completed: fleet10k ? fleet10k.measurement.load.completed : null,
@@ -259,7 +266,7 @@ export function markdown(r: BenchResults): string {
   return L.join('\n');
 }
 
-const COLORS: Record<TargetName, string> = { direct: '#9aa5b1', routerhub: '#2f6fde', peer: '#e08a1e', relay: '#5fa85f' };
+const COLORS: Record<TargetName, string> = { direct: '#9aa5b1', routerhub: '#2f6fde', peer: '#e08a1e', relay: '#5fa85f', 'relay-nats': '#3d7f3d' };
 
 /** Grouped bars: throughput per concurrency (left), TTFT p50/p99 (right). */
 export function svg(r: BenchResults): string {

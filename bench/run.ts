@@ -13,7 +13,7 @@ import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
 import { markdown, summarize, svg, type BenchResults } from './report';
-import { startRelay } from './relay';
+import { startNatsRelay, startRelay } from './relay';
 import { allProfiles, fleetLoad, measure, measureWithIdle, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
 import { benchModel, directTarget, peerTarget, routerhubTarget } from './targets';
 
@@ -94,13 +94,15 @@ async function main(): Promise<void> {
       const load = overheadLoad(plan.overhead.rate, plan.overhead.durationMs);
       const { profile, idleMs } = plan.overhead;
       results.overhead.push(await measureWithIdle(direct, profile, load, idleMs), await measureWithIdle(target, profile, load, idleMs));
-      // The floor of the design beside it: a bare uWS + undici relay of the same requests, on the same CPU.
-      const relay = await startRelay(upstream.url);
-      try {
-        await warmUp(relay.target, [profile]);
-        results.overhead.push(await measureWithIdle(relay.target, profile, load, idleMs));
-      } finally {
-        await relay.stop();
+      // The floors of the design beside it: bare relays of the same requests, on the same CPU (relay.ts).
+      for (const start of [startRelay, startNatsRelay]) {
+        const relay = await start(upstream.url);
+        try {
+          await warmUp(relay.target, [profile]);
+          results.overhead.push(await measureWithIdle(relay.target, profile, load, idleMs));
+        } finally {
+          await relay.stop();
+        }
       }
       results.hopFloor = await hopFloor(plan.hopFloor.samples, plan.hopFloor.intervalMs);
     }

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { BenchResults } from './report';
 
-t.test('bench --smoke runs RouterHub, direct and the bare relay end to end and writes its results', async (t) => {
+t.test('bench --smoke runs RouterHub, direct and the bare relays end to end and writes its results', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'rh-bench-'));
   const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead,curve,fleet,families,affinity', '--out', out], { encoding: 'utf8', timeout: 180_000 });
   t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
   for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);
   const r = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
   const all = [...r.throughput.flatMap((row) => row.measurements), ...r.overhead, ...r.curve.map((p) => p.measurement), ...r.fleet.flatMap((f) => [f.direct, f.measurement]), ...r.families.flatMap((f) => [...f.throughput, ...f.overhead])];
-  t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'relay', 'routerhub']);
+  t.same([...new Set(all.map((m) => m.target))].sort(), ['direct', 'relay', 'relay-nats', 'routerhub']);
   for (const m of all) {
     t.ok(m.load.requests > 0, `${m.target}: requests made`);
     t.equal(m.load.completed, m.load.requests, `${m.target}: every stream ended in response.completed with all its tokens`);
@@ -28,14 +28,14 @@ t.test('bench --smoke runs RouterHub, direct and the bare relay end to end and w
   t.same(r.curve.map((p) => p.size), ['40k', '400k', '1600k'], 'the body-size curve ran at every size');
   for (const p of r.curve) t.ok(p.floorUs > 0 && p.bytes >= 0.9 * { '40k': 37_000, '400k': 400_000, '1600k': 1_600_000 }[p.size], `${p.size}: a body of its size, and its floor measured`);
   // The keys scripts read: present whatever the run measured (null where it did not).
-  t.same(Object.keys(r.summary ?? {}).sort(), ['added_ttft_p50_ms', 'added_ttft_p99_ms', 'cpu_us_per_request', 'fleet_10k_completed', 'fleet_5k_completed_ratio', 'fleet_ramp_ttft_p50_ratio', 'floor_us_per_request', 'hop_floor_ms', 'ingress_kib_per_stream', 'overhead_cpu_us_per_request', 'relay_added_ttft_p50_ms', 'relay_cpu_us_per_request', 'throughput_256_vs_direct', 'throughput_256_vs_peer', 'worker_kib_per_stream']);
+  t.same(Object.keys(r.summary ?? {}).sort(), ['added_ttft_p50_ms', 'added_ttft_p99_ms', 'cpu_us_per_request', 'fleet_10k_completed', 'fleet_5k_completed_ratio', 'fleet_ramp_ttft_p50_ratio', 'floor_us_per_request', 'hop_floor_ms', 'ingress_kib_per_stream', 'overhead_cpu_us_per_request', 'relay_added_ttft_p50_ms', 'relay_cpu_us_per_request', 'relay_nats_added_ttft_p50_ms', 'relay_nats_cpu_us_per_request', 'throughput_256_vs_direct', 'throughput_256_vs_peer', 'worker_kib_per_stream']);
   t.same(Object.keys(r.summary!.cpu_us_per_request).sort(), ['1600k', '400k', '40k']);
   for (const size of ['40k', '400k', '1600k'] as const) t.ok(typeof r.summary!.cpu_us_per_request[size] === 'number' && r.summary!.floor_us_per_request[size]! > 0, `${size}: CPU per request and floor in the summary`);
   // /proc counts CPU in 10 ms ticks: only the 1.6 MB requests are sure to cost ticks in a smoke run.
   t.ok(r.summary!.cpu_us_per_request['1600k']! > 0, 'CPU per 1.6 MB request measured');
   t.ok(r.summary!.hop_floor_ms! > 0, 'the hop floor was measured');
   t.type(r.summary!.added_ttft_p50_ms, 'number');
-  t.ok(r.summary!.relay_cpu_us_per_request! > 0 && r.summary!.overhead_cpu_us_per_request! > 0, 'the bare relay floor was measured beside RouterHub');
+  t.ok(r.summary!.relay_cpu_us_per_request! > 0 && r.summary!.relay_nats_cpu_us_per_request! > 0 && r.summary!.overhead_cpu_us_per_request! > 0, 'both bare relays were measured beside RouterHub');
   const md = readFileSync(join(out, 'smoke.md'), 'utf8');
   t.match(md, /RouterHub \/ direct/);
   t.match(md, /cpu_us_per_request/, 'the Markdown report shows the summary with its targets');

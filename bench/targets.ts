@@ -10,7 +10,7 @@ import { profileName, profilePath, type StreamProfile } from './profile';
 
 const RESPONSES = 'openai-responses';
 
-export type TargetName = 'routerhub' | 'direct' | 'peer' | 'relay';
+export type TargetName = 'routerhub' | 'direct' | 'peer' | 'relay' | 'relay-nats';
 
 export interface Target {
   name: TargetName;
@@ -54,12 +54,12 @@ export function directTarget(upstreamUrl: string, upstreamPid: number, family = 
   };
 }
 
-/** The bare relay (relay-main.ts): RouterHub's request bytes, forwarded to the upstream's Responses API unchanged. */
-export function relayTarget(relayUrl: string, relayPid: number): Target {
+/** A bare relay (relay-main.ts): RouterHub's request bytes, forwarded to the upstream's Responses API unchanged. */
+export function relayTarget(name: 'relay' | 'relay-nats', relayUrl: string, pids: () => Record<string, number>): Target {
   return {
-    name: 'relay',
+    name,
     request: (p) => ({ origin: relayUrl, path: `${profilePath(p)}/responses`, headers: { authorization: 'Bearer sk-bench-upstream' }, body: codexBody('bench-model'), family: RESPONSES }),
-    pids: () => ({ relay: relayPid }),
+    pids,
   };
 }
 
