@@ -327,8 +327,9 @@ export class Worker {
       if (record.status === 'failed') failSpan(span, record.error_code ?? 'failed', `the response failed (${record.error_code ?? 'unknown'})`);
     }
     if (superseded) return; // the worker that serves it logs it
-    const { request_body: _body, output_text: _text, attempts, ...fields } = record;
-    this.opts.log.info({ ...fields, attempts: attempts.length, trace_id: traceIdOf(span) }, 'response');
+    // The record's `time` (when the response started) as `started_at`: pino's own `time` is the line's.
+    const { request_body: _body, output_text: _text, attempts, time, ...fields } = record;
+    this.opts.log.info({ started_at: time, ...fields, attempts: attempts.length, trace_id: traceIdOf(span) }, 'response');
   }
 
   /**
