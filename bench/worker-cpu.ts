@@ -1,0 +1,98 @@
+// `node dist/bench/worker-cpu.js [--jobs N] [--tiny]`: one RouterHub worker's CPU per job, alone.
+// The worker runs in this process with a real nats-server, redis-server and bench upstream (their own
+// processes); jobs are published as the ingress publishes them, 50 a second, with the captured ~40 KB
+// Codex body (or a tiny one) and a 64-token answer; the figure is this process's CPU per job, net of
+// its rate at rest. The cluster bench sums every process on a shared core; this isolates the worker,
+// so a change to its path can be compared run against run (alternate them: the spread is ~±5%).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { binary, freePort, natsServerArgs, redisServerArgs, waitForPort } from '../deploy/cluster';
+import { connectRedis } from '../libs/store/redis';
+import { logger } from '../libs/telemetry/log';
+import { connectNats } from '../libs/wire/connect';
+import { decodeBatch, encode, F } from '../libs/wire/frames';
+import { requestIdOf, subjects } from '../libs/wire/subjects';
+import { Worker } from '../libs/worker/worker';
+import { profilePath, type StreamProfile } from './profile';
+import { stopChild } from './procs';
+import { codexBody } from './targets';
+
+const PROFILE: StreamProfile = { tokens: 64, tokensPerEvent: 1, eventsPerWrite: 1, rate: 0 };
+const RATE = 50;
+const INGRESS = 'bench';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const jobs = Number(argv[argv.indexOf('--jobs') + 1] || 400) || 400;
+  const children: ChildProcess[] = [];
+  try {
+    const [natsPort, redisPort] = [await freePort(), await freePort()];
+    children.push(spawn(binary('nats-server'), natsServerArgs(natsPort), { stdio: 'ignore' }));
+    children.push(spawn(binary('redis-server'), redisServerArgs(redisPort), { stdio: 'ignore' }));
+    const upstream = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(upstream);
+    const upstreamUrl = await new Promise<string>((resolve) => createInterface({ input: upstream.stdout! }).once('line', resolve));
+    await waitForPort(natsPort);
+    await waitForPort(redisPort);
+    const nc = await connectNats(`nats://127.0.0.1:${natsPort}`, 'worker');
+    const ingress = await connectNats(`nats://127.0.0.1:${natsPort}`, 'ingress');
+    const redis = connectRedis(`redis://127.0.0.1:${redisPort}`, { commandTimeoutMs: 1000 });
+    const worker = new Worker(nc, redis, {
+      pool: 'default', maxStreams: 1000, maxLagMs: 1000, heartbeatMs: 1000, keepaliveMs: 10_000, headersTimeoutMs: 30_000, idleTimeoutMs: 60_000,
+      env: {}, log: logger('worker'), rateWindowMs: 60_000, requestLog: { maxEntries: 10_000, maxAgeMs: 86_400_000 }, logBodies: false,
+    });
+    worker.start();
+    const body = Buffer.from(argv.includes('--tiny') ? JSON.stringify({ model: 'bench/model', stream: true, input: 'hi' }) : codexBody('bench/model'));
+    const plan = { model: 'bench/model', deployments: [{ provider: 'openai-responses', model: 'bench-model', base_url: `${upstreamUrl}${profilePath(PROFILE)}` }], pricing: { input: 1.25, output: 10 } };
+    const ended = new Map<string, () => void>();
+    ingress.subscribe(subjects.outFor(INGRESS), {
+      callback: (err, msg) => {
+        if (err || !decodeBatch(msg.data).frames.some((f) => f[0] === F.Completed || f[0] === F.Failed)) return;
+        const id = requestIdOf(msg.subject);
+        ended.get(id)?.();
+        ended.delete(id);
+      },
+    });
+    await nc.flush();
+    await ingress.flush();
+    let n = 0;
+    const job = () => new Promise<void>((resolve) => {
+      const id = `resp_${n++}`;
+      ended.set(id, resolve);
+      ingress.publish(subjects.job('default'), encode({ id, replyTo: subjects.out(INGRESS, id), keyId: 'bench', accountId: 'bench', body, plan, deadline: Date.now() + 60_000 }));
+    });
+    const run = async (count: number) => {
+      const all: Array<Promise<void>> = [];
+      for (let i = 0; i < count; i++) {
+        all.push(job());
+        await new Promise((r) => setTimeout(r, 1000 / RATE));
+      }
+      await Promise.all(all);
+    };
+    await run(200); // JIT, connections
+    await new Promise((r) => setTimeout(r, 1000));
+    const rest = process.cpuUsage();
+    const restStart = performance.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const restUs = process.cpuUsage(rest);
+    const restPerMs = (restUs.user + restUs.system) / (performance.now() - restStart);
+    const start = process.cpuUsage();
+    const startedAt = performance.now();
+    await run(jobs);
+    const used = process.cpuUsage(start);
+    const perJob = (used.user + used.system - restPerMs * (performance.now() - startedAt)) / jobs;
+    console.log(`worker CPU per job: ${perJob.toFixed(0)} µs (${jobs} jobs at ${RATE}/s, ${body.byteLength} B bodies, ${PROFILE.tokens}-token answers; at rest ${restPerMs.toFixed(1)} µs/ms)`);
+    await worker.stop(100);
+    await nc.close();
+    await ingress.close();
+    redis.disconnect();
+  } finally {
+    await Promise.all(children.map(stopChild));
+  }
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(1);
+});
