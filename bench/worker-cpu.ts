@@ -3,7 +3,8 @@
 // processes); jobs are published as the ingress publishes them, 50 a second, with the captured ~40 KB
 // Codex body (or a tiny one) and a 64-token answer; the figure is this process's CPU per job, net of
 // its rate at rest. The cluster bench sums every process on a shared core; this isolates the worker,
-// so a change to its path can be compared run against run (alternate them: the spread is ~±5%).
+// so a change to its path can be compared run against run (alternate them: identical runs differ by
+// up to ±10%, so only a change larger than that shows in a few runs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
