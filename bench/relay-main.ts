@@ -14,9 +14,9 @@
 // No parsing, keys, routing, Redis, translation or usage in either. Prints its URL (or "ready") as
 // the first line of stdout; stops on SIGTERM.
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection } from 'nats';
 import { Agent, request } from 'undici';
 import uWS, { type HttpResponse } from 'uWebSockets.js';
+import { connectNats } from '../libs/wire/connect';
 
 const [role, ...args] = process.argv.slice(2);
 const JOBS = 'relay.job';
@@ -70,7 +70,7 @@ function call(dispatcher: Agent, url: string, authorization: string, body: Buffe
 async function main(): Promise<void> {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   if (role === 'direct') return front((path, auth, body, reply) => call(dispatcher, `${args[0]}${path}`, auth, body, reply));
-  const nc: NatsConnection = await connect({ servers: args[0] });
+  const nc = await connectNats(args[0], `relay-${role}`);
   if (role === 'front') {
     // One subscription for every reply (as RouterHub's ingress has), routed by the subject's last token.
     const id = randomUUID().slice(0, 8);

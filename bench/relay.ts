@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { binary, freePort, natsServerArgs, waitForPort } from '../deploy/cluster';
+import { ServerProcess } from '../libs/testing/faults';
 import { PIN, pin, stopChild } from './procs';
 import { relayTarget, type Target } from './targets';
 
@@ -16,17 +16,17 @@ export async function startRelay(upstreamUrl: string): Promise<Relay> {
 
 /** `front` and `back` over a nats-server of their own: the same hops as RouterHub's ingress and worker. */
 export async function startNatsRelay(upstreamUrl: string): Promise<Relay> {
-  const port = await freePort();
-  const nats = spawn(binary('nats-server'), natsServerArgs(port), { stdio: 'ignore' });
+  const nats = await ServerProcess.nats();
   pin(nats.pid!, PIN.gateway);
-  const started: ChildProcess[] = [nats];
-  const stop = () => Promise.all(started.reverse().map(stopChild)).then(() => undefined);
+  const started: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(started.reverse().map(stopChild));
+    await nats.stop();
+  };
   try {
-    await waitForPort(port);
-    const url = `nats://127.0.0.1:${port}`;
-    const back = await relayProcess(['back', url, upstreamUrl]);
+    const back = await relayProcess(['back', nats.url, upstreamUrl]);
     started.push(back.proc);
-    const front = await relayProcess(['front', url]);
+    const front = await relayProcess(['front', nats.url]);
     started.push(front.proc);
     const pids = () => ({ 'relay-front': front.proc.pid!, 'relay-back': back.proc.pid!, nats: nats.pid! });
     return { target: relayTarget('relay-nats', front.line, pids), stop };

@@ -5,18 +5,15 @@
 // its rate at rest. The cluster bench sums every process on a shared core; this isolates the worker,
 // so a change to its path can be compared run against run (alternate them: identical runs differ by
 // up to ±10%, so only a change larger than that shows in a few runs).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { binary, freePort, natsServerArgs, redisServerArgs, waitForPort } from '../deploy/cluster';
 import { connectRedis } from '../libs/store/redis';
+import { ServerProcess } from '../libs/testing/faults';
 import { logger } from '../libs/telemetry/log';
 import { connectNats } from '../libs/wire/connect';
 import { decodeBatch, encode, F } from '../libs/wire/frames';
 import { requestIdOf, subjects } from '../libs/wire/subjects';
 import { Worker } from '../libs/worker/worker';
 import { profilePath, type StreamProfile } from './profile';
-import { stopChild } from './procs';
+import { startUpstream, type UpstreamProc } from './procs';
 import { codexBody } from './targets';
 
 const PROFILE: StreamProfile = { tokens: 64, tokensPerEvent: 1, eventsPerWrite: 1, rate: 0 };
@@ -26,26 +23,22 @@ const INGRESS = 'bench';
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const jobs = Number(argv[argv.indexOf('--jobs') + 1] || 400) || 400;
-  const children: ChildProcess[] = [];
+  const servers: ServerProcess[] = [];
+  let upstream: UpstreamProc | null = null;
   try {
-    const [natsPort, redisPort] = [await freePort(), await freePort()];
-    children.push(spawn(binary('nats-server'), natsServerArgs(natsPort), { stdio: 'ignore' }));
-    children.push(spawn(binary('redis-server'), redisServerArgs(redisPort), { stdio: 'ignore' }));
-    const upstream = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(upstream);
-    const upstreamUrl = await new Promise<string>((resolve) => createInterface({ input: upstream.stdout! }).once('line', resolve));
-    await waitForPort(natsPort);
-    await waitForPort(redisPort);
-    const nc = await connectNats(`nats://127.0.0.1:${natsPort}`, 'worker');
-    const ingress = await connectNats(`nats://127.0.0.1:${natsPort}`, 'ingress');
-    const redis = connectRedis(`redis://127.0.0.1:${redisPort}`, { commandTimeoutMs: 1000 });
+    servers.push(await ServerProcess.nats(), await ServerProcess.redis());
+    const [natsServer, redisServer] = servers;
+    upstream = await startUpstream();
+    const nc = await connectNats(natsServer.url, 'worker');
+    const ingress = await connectNats(natsServer.url, 'ingress');
+    const redis = connectRedis(redisServer.url, { commandTimeoutMs: 1000 });
     const worker = new Worker(nc, redis, {
       pool: 'default', maxStreams: 1000, maxLagMs: 1000, heartbeatMs: 1000, keepaliveMs: 10_000, headersTimeoutMs: 30_000, idleTimeoutMs: 60_000,
       env: {}, log: logger('worker'), rateWindowMs: 60_000, requestLog: { maxEntries: 10_000, maxAgeMs: 86_400_000 }, logBodies: false,
     });
     worker.start();
     const body = Buffer.from(argv.includes('--tiny') ? JSON.stringify({ model: 'bench/model', stream: true, input: 'hi' }) : codexBody('bench/model'));
-    const plan = { model: 'bench/model', deployments: [{ provider: 'openai-responses', model: 'bench-model', base_url: `${upstreamUrl}${profilePath(PROFILE)}` }], pricing: { input: 1.25, output: 10 } };
+    const plan = { model: 'bench/model', deployments: [{ provider: 'openai-responses', model: 'bench-model', base_url: `${upstream.url}${profilePath(PROFILE)}` }], pricing: { input: 1.25, output: 10 } };
     const ended = new Map<string, () => void>();
     ingress.subscribe(subjects.outFor(INGRESS), {
       callback: (err, msg) => {
@@ -89,7 +82,8 @@ async function main(): Promise<void> {
     await ingress.close();
     redis.disconnect();
   } finally {
-    await Promise.all(children.map(stopChild));
+    await upstream?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
   }
 }
 

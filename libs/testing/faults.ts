@@ -27,6 +27,11 @@ export class ServerProcess {
     return new ServerProcess(binary('redis-server'), redisServerArgs(port, dir), port, () => rmSync(dir, { recursive: true, force: true })).start();
   }
 
+  /** The running process's pid (the bench pins it to a CPU and reads its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `${this.command.endsWith('nats-server') ? 'nats' : 'redis'}://127.0.0.1:${this.port}`;
   }
