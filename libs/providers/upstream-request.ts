@@ -1,4 +1,4 @@
-import type { Deployment } from '../routing/catalog';
+import { hostOf, type Deployment } from '../routing/catalog';
 
 /** JSON in, SSE out, the deployment's own headers, and the family's credential header when a key is set. */
 export function streamingHeaders(deployment: Deployment, credential: Record<string, string> | null): Record<string, string> {
@@ -27,7 +27,7 @@ export function upstreamUrl(deployment: Deployment, path: string, sdkVersion: st
 
 /** OpenAI's own API needs /v1; OpenAI-compatible servers are used as written (the OpenAI SDK's behaviour). */
 export function openaiSdkVersion(deployment: Deployment): string | null {
-  return new URL(deployment.base_url).host.toLowerCase() === 'api.openai.com' ? 'v1' : null;
+  return hostOf(deployment.base_url).toLowerCase() === 'api.openai.com' ? 'v1' : null;
 }
 
 const SECRET_PARAM = /key|token|secret|sig|auth|password|credential/i;

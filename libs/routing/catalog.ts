@@ -49,7 +49,8 @@ export function deploymentId(d: Deployment): string {
 // parsed once each (a URL parse costs more than the rest of the name).
 const hosts = new Map<string, string>();
 
-function hostOf(baseUrl: string): string {
+/** The host of a deployment's base URL (parsed once per URL). */
+export function hostOf(baseUrl: string): string {
   let host = hosts.get(baseUrl);
   if (host === undefined) {
     host = new URL(baseUrl).host;

@@ -15,7 +15,7 @@ import { stateForDeployment } from '../providers/reasoning-state';
 import type { ContextCachePlan, UpstreamFailure, UpstreamRequest } from '../providers/types';
 import { redactUrl } from '../providers/upstream-request';
 import { deploymentTag } from '../routing/affinity';
-import { byHealth, deploymentId, type Deployment } from '../routing/catalog';
+import { byHealth, deploymentId, hostOf, type Deployment } from '../routing/catalog';
 import { outcomeOf, type DeploymentHealth } from '../routing/health';
 import type { FailedAttempt } from '../store/requests';
 import { costMicroUsd } from '../store/usage';
@@ -241,7 +241,7 @@ async function* takeBody(upstream: Upstream): AsyncGenerator<Buffer> {
 /** One upstream attempt. Returns a failure that happened outside the stream mapper (HTTP error, network). */
 async function attempt(ctx: RunContext, deployment: Deployment, upstream: Upstream, builder: OutputBuilder, onStarted: () => void): Promise<UpstreamFailure | null> {
   const adapter = adapters[deployment.provider];
-  const name = `${deployment.provider} upstream at ${new URL(deployment.base_url).host}`;
+  const name = `${deployment.provider} upstream at ${hostOf(deployment.base_url)}`;
   let mapperFailed = false;
   const sentAt = performance.now();
   try {
