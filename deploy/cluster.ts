@@ -96,9 +96,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+/** Until something listens on `port`; with `server`, fails at once when that process exits instead. */
+export async function waitForPort(port: number, timeoutMs = 20_000, server?: ChildProcess): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    if (server && (server.exitCode ?? server.signalCode) !== null) throw new ExitedBeforeListening(port, server.exitCode ?? server.signalCode);
     const ok = await new Promise<boolean>((resolve) => {
       const s = tcpConnect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -108,6 +110,30 @@ export async function waitForPort(port: number, timeoutMs = 20_000): Promise<voi
     await sleep(50);
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+class ExitedBeforeListening extends Error {
+  constructor(port: number, code: number | string | null) {
+    super(`the server for 127.0.0.1:${port} exited with ${typeof code === 'string' ? code : `code ${code}`} before listening`);
+  }
+}
+
+/**
+ * Starts a server on `port` and waits until it listens. A port picked here (not given by the caller)
+ * can be taken by another process between the pick and the server's bind: clusters of parallel tests
+ * pick ports at the same time. The server then exits at once, and it is started again on a fresh port.
+ */
+export async function startListening(port: number, picked: boolean, run: (port: number) => ChildProcess, timeoutMs?: number): Promise<{ process: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const child = run(port);
+    try {
+      await waitForPort(port, timeoutMs, child);
+      return { process: child, port };
+    } catch (err) {
+      if (!picked || attempt === 3 || !(err instanceof ExitedBeforeListening)) throw err;
+      port = await freePort();
+    }
+  }
 }
 
 export function natsServerArgs(port: number): string[] {
@@ -158,16 +184,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
     let redisUrl = opts.redisUrl;
     if (!redisUrl) {
-      const port = await freePort();
-      start(binary('redis-server'), redisServerArgs(port, opts.redisDir), {}, servers);
-      await waitForPort(port);
+      const { port } = await startListening(await freePort(), true, (p) => start(binary('redis-server'), redisServerArgs(p, opts.redisDir), {}, servers));
       redisUrl = `redis://127.0.0.1:${port}`;
     }
     let demoUrl: string | null = null;
     if (opts.demoUpstream !== false) {
-      const port = await freePort();
-      start(process.execPath, [join(DIST, 'services', 'mock-upstream', 'main.js')], { PORT: String(port) });
-      await waitForPort(port);
+      const { port } = await startListening(await freePort(), true, (p) => start(process.execPath, [join(DIST, 'services', 'mock-upstream', 'main.js')], { PORT: String(p) }));
       demoUrl = `http://127.0.0.1:${port}`;
     }
 
@@ -179,7 +201,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       redis.disconnect();
     }
 
-    const port = opts.port || (await freePort());
     const lbCheckMs = opts.lbCheckMs ?? Number(process.env.ROUTERHUB_LB_CHECK_MS || 1000);
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
@@ -193,21 +214,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     // ROUTERHUB_NODE_FLAGS: extra node flags for the ingress and workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const flags = (process.env.ROUTERHUB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    // Workers start first: an ingress is ready once a worker heartbeats.
+    const startWorker = () => start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env);
+    const workers = Array.from({ length: opts.workers ?? 2 }, startWorker);
     const ingresses: Cluster['ingresses'] = [];
     const startIngress = (i: number, p: number) => start(process.execPath, [...flags, join(DIST, 'services', 'ingress', 'main.js')], { ...env, ...opts.ingressEnv?.[i], PORT: String(p) });
+    // Behind the load balancer every ingress has a port of its own; `port` is the balancer's.
+    const lbPort = opts.lb ? opts.port || (await freePort()) : 0;
     for (let i = 0; i < (opts.ingresses ?? 1); i++) {
-      // Behind the load balancer every ingress has a port of its own; `port` is the balancer's.
-      const p = i === 0 && !opts.lb ? port : await freePort();
-      ingresses.push({ process: startIngress(i, p), baseUrl: `http://127.0.0.1:${p}`, port: p });
+      const given = i === 0 && !opts.lb ? opts.port : undefined;
+      const s = await startListening(given || (await freePort()), !given, (p) => startIngress(i, p));
+      ingresses.push({ ...s, baseUrl: `http://127.0.0.1:${s.port}` });
     }
     const ingress = ingresses[0].process;
-    const dashboardPort = opts.dashboardPort || ((await portFree(port + 1)) ? port + 1 : await freePort());
-    const dashboard = start(process.execPath, [join(DIST, 'services', 'dashboard', 'main.js')], { ...env, PORT: String(port), ROUTERHUB_DASHBOARD_PORT: String(dashboardPort) });
-    const workers: ChildProcess[] = [];
-    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env));
+    const port = lbPort || ingresses[0].port;
+    const { process: dashboard, port: dashboardPort } = await startListening(
+      opts.dashboardPort || ((await portFree(port + 1)) ? port + 1 : await freePort()),
+      !opts.dashboardPort,
+      (p) => start(process.execPath, [join(DIST, 'services', 'dashboard', 'main.js')], { ...env, PORT: String(port), ROUTERHUB_DASHBOARD_PORT: String(p) }),
+    );
     const baseUrl = `http://127.0.0.1:${port}`;
     for (const i of ingresses) await waitReady(i.baseUrl, i.process);
-    await waitForPort(dashboardPort);
     let lb: ChildProcess | null = null;
     if (opts.lb === 'haproxy') {
       lb = startHaproxy(start, { port, dashboardPort, ingressPorts: ingresses.map((i) => i.port), checkMs: lbCheckMs });
@@ -232,7 +259,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       },
       async addWorker() {
         const before = await liveWorkers(baseUrl);
-        const w = start(process.execPath, [...flags, join(DIST, 'services', 'worker', 'main.js')], env);
+        const w = startWorker();
         workers.push(w);
         const until = Date.now() + 10_000;
         while ((await liveWorkers(baseUrl)) <= before && Date.now() < until) await sleep(50);
