@@ -1,7 +1,7 @@
-// `node dist/bench/worker-cpu.js [--jobs N] [--tiny]`: one RouterHub worker's CPU per job, alone.
+// `node dist/bench/worker-cpu.js [--jobs N] [--tiny | --bytes B] [--rate R]`: one RouterHub worker's CPU per job, alone.
 // The worker runs in this process with a real nats-server, redis-server and bench upstream (their own
-// processes); jobs are published as the ingress publishes them, 50 a second, with the captured ~40 KB
-// Codex body (or a tiny one) and a 64-token answer; the figure is this process's CPU per job, net of
+// processes); jobs are published as the ingress publishes them, 50 a second (R), with the captured ~40 KB
+// Codex body (a tiny one, or one grown to B bytes as the body-size curve grows it) and a 64-token answer; the figure is this process's CPU per job, net of
 // its rate at rest. The cluster bench sums every process on a shared core; this isolates the worker,
 // so a change to its path can be compared run against run (alternate them: identical runs differ by
 // up to ±10%, so only a change larger than that shows in a few runs).
@@ -14,15 +14,20 @@ import { requestIdOf, subjects } from '../libs/wire/subjects';
 import { Worker } from '../libs/worker/worker';
 import { profilePath, type StreamProfile } from './profile';
 import { startUpstream, type UpstreamProc } from './procs';
+import { codexBodyOfSize } from './curve';
 import { codexBody } from './targets';
 
 const PROFILE: StreamProfile = { tokens: 64, tokensPerEvent: 1, eventsPerWrite: 1, rate: 0 };
-const RATE = 50;
 const INGRESS = 'bench';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const jobs = Number(argv[argv.indexOf('--jobs') + 1] || 400) || 400;
+  const arg = (name: string, otherwise: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : otherwise);
+  const jobs = arg('--jobs', 400);
+  const rate = arg('--rate', 50);
+  const bytes = arg('--bytes', 0);
+  // Larger bodies do not fit one NATS message: the ingress keeps them and the worker pulls them in chunks.
+  if (bytes > 900_000) throw new Error('--bytes: at most 900000 (a job published here is one NATS message)');
   const servers: ServerProcess[] = [];
   let upstream: UpstreamProc | null = null;
   try {
@@ -37,7 +42,7 @@ async function main(): Promise<void> {
       env: {}, log: logger('worker'), rateWindowMs: 60_000, requestLog: { maxEntries: 10_000, maxAgeMs: 86_400_000 }, logBodies: false,
     });
     worker.start();
-    const body = Buffer.from(argv.includes('--tiny') ? JSON.stringify({ model: 'bench/model', stream: true, input: 'hi' }) : codexBody('bench/model'));
+    const body = Buffer.from(argv.includes('--tiny') ? JSON.stringify({ model: 'bench/model', stream: true, input: 'hi' }) : bytes ? codexBodyOfSize('bench/model', bytes) : codexBody('bench/model'));
     const plan = { model: 'bench/model', deployments: [{ provider: 'openai-responses', model: 'bench-model', base_url: `${upstream.url}${profilePath(PROFILE)}` }], pricing: { input: 1.25, output: 10 } };
     const ended = new Map<string, () => void>();
     ingress.subscribe(subjects.outFor(INGRESS), {
@@ -60,11 +65,11 @@ async function main(): Promise<void> {
       const all: Array<Promise<void>> = [];
       for (let i = 0; i < count; i++) {
         all.push(job());
-        await new Promise((r) => setTimeout(r, 1000 / RATE));
+        await new Promise((r) => setTimeout(r, 1000 / rate));
       }
       await Promise.all(all);
     };
-    await run(200); // JIT, connections
+    await run(Math.min(200, jobs)); // JIT, connections
     await new Promise((r) => setTimeout(r, 1000));
     const rest = process.cpuUsage();
     const restStart = performance.now();
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
     await run(jobs);
     const used = process.cpuUsage(start);
     const perJob = (used.user + used.system - restPerMs * (performance.now() - startedAt)) / jobs;
-    console.log(`worker CPU per job: ${perJob.toFixed(0)} µs (${jobs} jobs at ${RATE}/s, ${body.byteLength} B bodies, ${PROFILE.tokens}-token answers; at rest ${restPerMs.toFixed(1)} µs/ms)`);
+    console.log(`worker CPU per job: ${perJob.toFixed(0)} µs (${jobs} jobs at ${rate}/s, ${body.byteLength} B bodies, ${PROFILE.tokens}-token answers; at rest ${restPerMs.toFixed(1)} µs/ms)`);
     await worker.stop(100);
     await nc.close();
     await ingress.close();

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binary, freePort, natsServerArgs, redisServerArgs, waitForPort } from '../../deploy/cluster';
+import { binary, freePort, natsServerArgs, redisServerArgs, startListening, waitForPort } from '../../deploy/cluster';
 import { postResponses, sleep, terminals, waitUntil, type SseEvent } from './cluster';
 
 /** A server process on a fixed port that can be killed, paused and started again. */
@@ -15,16 +15,21 @@ export class ServerProcess {
   private constructor(private readonly command: string, private readonly args: string[], readonly port: number, private readonly cleanup: () => void) {}
 
   /** nats-server on a free port. */
-  static async nats(): Promise<ServerProcess> {
-    const port = await freePort();
-    return new ServerProcess(binary('nats-server'), natsServerArgs(port), port, () => undefined).start();
+  static nats(): Promise<ServerProcess> {
+    return ServerProcess.onFreePort(binary('nats-server'), natsServerArgs, () => undefined);
   }
 
   /** redis-server on a free port with an append-only file in a fresh directory (removed by stop()). */
-  static async redis(): Promise<ServerProcess> {
-    const port = await freePort();
+  static redis(): Promise<ServerProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'rh-faults-redis-'));
-    return new ServerProcess(binary('redis-server'), redisServerArgs(port, dir), port, () => rmSync(dir, { recursive: true, force: true })).start();
+    return ServerProcess.onFreePort(binary('redis-server'), (port) => redisServerArgs(port, dir), () => rmSync(dir, { recursive: true, force: true }));
+  }
+
+  private static async onFreePort(command: string, argsFor: (port: number) => string[], cleanup: () => void): Promise<ServerProcess> {
+    const { process: child, port } = await startListening(await freePort(), true, (p) => spawn(command, argsFor(p), { stdio: 'ignore' }));
+    const server = new ServerProcess(command, argsFor(port), port, cleanup);
+    server.child = child;
+    return server;
   }
 
   /** The running process's pid (the bench pins it to a CPU and reads its CPU time). */
@@ -38,7 +43,7 @@ export class ServerProcess {
 
   async start(): Promise<this> {
     this.child = spawn(this.command, this.args, { stdio: 'ignore' });
-    await waitForPort(this.port);
+    await waitForPort(this.port, undefined, this.child);
     return this;
   }
 
