@@ -36,6 +36,26 @@ export function mockCatalog(mockUrl: string, models: MockModel[]): string {
   return path;
 }
 
+/** Where the mock upstream serves each provider family's API (Gemini's is under /v1beta). */
+const MOCK_BASE = { 'openai-responses': '/v1', anthropic: '/v1', gemini: '/v1beta', 'openai-chat': '/v1' } as const;
+const SHORT_NAME = { 'openai-responses': 'responses', anthropic: 'anthropic', gemini: 'gemini', 'openai-chat': 'chat' } as const;
+export type Family = keyof typeof MOCK_BASE;
+export interface FamilyModel { family: Family; model: string; base: string }
+
+/** One model per provider family, at its family's base path on the mock: `<prefix>/responses`, `/anthropic`, `/gemini`, `/chat`, or the names given. */
+export function everyFamily(names: string | Record<Family, string>): FamilyModel[] {
+  return (Object.keys(MOCK_BASE) as Family[]).map((family) => ({
+    family,
+    model: typeof names === 'string' ? `${names}/${SHORT_NAME[family]}` : names[family],
+    base: MOCK_BASE[family],
+  }));
+}
+
+/** A catalog entry per model, served by the mock (`extra`: more fields of each entry, e.g. pricing). */
+export function familyCatalog(mockUrl: string, models: FamilyModel[], extra: Omit<Partial<MockModel>, 'id' | 'deployments'> = {}): MockModel[] {
+  return models.map((f) => ({ id: f.model, ...extra, deployments: [{ provider: f.family, base_url: `${mockUrl}${f.base}` }] }));
+}
+
 export async function startTestCluster(
   models: (mockUrl: string) => MockModel[],
   opts: Partial<ClusterOptions> = {},

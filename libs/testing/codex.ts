@@ -4,10 +4,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { everyFamily } from './cluster';
 
 const CODEX = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'codex');
 
 /** A CODEX_HOME whose config.toml points Codex at RouterHub, as the start banner prints it. */
+/** The models the Codex tests run, one per provider family (Codex reads their names' prefixes as providers do). */
+export const CODEX_MODELS = everyFamily({ 'openai-responses': 'openai/test-codex', anthropic: 'anthropic/claude-test', gemini: 'google/gemini-test', 'openai-chat': 'compat/chat-test' });
+
 export function codexHome(baseUrl: string, model: string): string {
   const home = mkdtempSync(join(tmpdir(), 'rh-codex-home-'));
   writeFileSync(join(home, 'config.toml'), `model = "${model}"

@@ -1,9 +1,10 @@
 // Test support for billing: read a key's ledger totals, and sum the usage that clients saw in their
 // terminal events, so that tests compare the two.
-import type { Redis } from 'ioredis';
+import Redis from 'ioredis';
+import type { Test } from 'tap';
 import { hashKey, keyByHash } from '../store/keys';
 import { UsageLedger, type UsageTotals } from '../store/usage';
-import type { ClientResult, SseEvent } from './cluster';
+import type { ClientResult, SseEvent, TestCluster } from './cluster';
 import { sleep, terminals, waitUntil } from './cluster';
 
 export interface SeenUsage { responses: number; input_tokens: number; cached_tokens: number; output_tokens: number; reasoning_tokens: number }
@@ -14,6 +15,27 @@ export async function keyIdOf(redis: Redis, key: string): Promise<string> {
   const id = await redis.hget(keyByHash(hashKey(key)), 'id');
   if (!id) throw new Error('the key is not in Redis');
   return id;
+}
+
+export interface LedgerCluster { tc: TestCluster; redis: Redis; probe: LedgerProbe }
+
+/**
+ * A test file's cluster (`start`), with a Redis client and a ledger probe on its dev key, handed to
+ * `ready` before the file's tests; stopped after them. The mock is reset before each test.
+ */
+export function withLedgerCluster(t: Test, start: () => Promise<TestCluster>, ready: (c: LedgerCluster) => void): void {
+  let c: LedgerCluster | null = null;
+  t.before(async () => {
+    const tc = await start();
+    const redis = new Redis(tc.cluster.redisUrl);
+    c = { tc, redis, probe: new LedgerProbe(redis, await keyIdOf(redis, tc.key)) };
+    ready(c);
+  });
+  t.teardown(async () => {
+    c?.redis.disconnect();
+    await c?.tc.stop();
+  });
+  t.beforeEach(() => c?.tc.mock.reset());
 }
 
 /** A key's ledger totals for one model today, summed over the day's rows. */

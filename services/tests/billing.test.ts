@@ -8,38 +8,24 @@ import { connect } from 'nats';
 import t from 'tap';
 import type { MockTurn } from '../../libs/providers/mock/script';
 import type { ResponsesRequest } from '../../libs/protocol/types';
-import { postResponses, sleep, startTestCluster, terminals, waitUntil, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
-import { addSeenUsage, keyIdOf, LedgerProbe, noUsage, streamedChars } from '../../libs/testing/ledger';
+import { everyFamily, familyCatalog, postResponses, sleep, startTestCluster, terminals, waitUntil, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
+import { addSeenUsage, LedgerProbe, noUsage, streamedChars, withLedgerCluster } from '../../libs/testing/ledger';
 import { UsageLedger } from '../../libs/store/usage';
 import { decode } from '../../libs/wire/frames';
 import type { Job } from '../../libs/wire/job';
 import { subjects } from '../../libs/wire/subjects';
 import { estimateInputTokens, tokensOfChars } from '../../libs/worker/metering';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'bill/responses', base: '/v1' },
-  { family: 'anthropic', model: 'bill/anthropic', base: '/v1' },
-  { family: 'gemini', model: 'bill/gemini', base: '/v1beta' },
-  { family: 'openai-chat', model: 'bill/chat', base: '/v1' },
-] as const;
+const FAMILIES = everyFamily('bill');
 
 let tc: TestCluster;
 let redis: Redis;
 let probe: LedgerProbe;
 
-t.before(async () => {
-  tc = await startTestCluster((url) => [
-    ...FAMILIES.map((f) => ({ id: f.model, deployments: [{ provider: f.family, base_url: `${url}${f.base}` }] })),
-    { id: 'bill/failover', deployments: [{ provider: 'openai-responses' }, { provider: 'openai-responses', base_url: `${url}/backup/v1` }] },
-  ], { env: { ROUTERHUB_MAX_RESPONSE_MS: '4000', WORKER_STOP_GRACE_MS: '200' } });
-  redis = new Redis(tc.cluster.redisUrl);
-  probe = new LedgerProbe(redis, await keyIdOf(redis, tc.key));
-});
-t.teardown(async () => {
-  redis.disconnect();
-  await tc.stop();
-});
-t.beforeEach(() => tc.mock.reset());
+withLedgerCluster(t, () => startTestCluster((url) => [
+  ...familyCatalog(url, FAMILIES),
+  { id: 'bill/failover', deployments: [{ provider: 'openai-responses' }, { provider: 'openai-responses', base_url: `${url}/backup/v1` }] },
+], { env: { ROUTERHUB_MAX_RESPONSE_MS: '4000', WORKER_STOP_GRACE_MS: '200' } }), (c) => ({ tc, redis, probe } = c));
 
 /** A prompt of a known size: ~1,000 tokens of text the estimate reads. */
 const PROMPT = 'Summarise the following log line by line. '.repeat(95);

@@ -2,20 +2,15 @@
 // larger than one NATS message stays at the ingress and the worker pulls it in chunks. Every family
 // gets 1, 2, 4 and 8 MiB; 9 MiB is refused; nothing stays counted at the ingress afterwards.
 import t, { type Test } from 'tap';
-import { postResponses, startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, familyCatalog, postResponses, startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
 
 const MiB = 1024 * 1024;
-const FAMILIES = [
-  { family: 'openai-responses', model: 'openai/big', base: '/v1' },
-  { family: 'anthropic', model: 'anthropic/big', base: '/v1' },
-  { family: 'gemini', model: 'google/big', base: '/v1beta' },
-  { family: 'openai-chat', model: 'compat/big', base: '/v1' },
-] as const;
+const FAMILIES = everyFamily({ 'openai-responses': 'openai/big', anthropic: 'anthropic/big', gemini: 'google/big', 'openai-chat': 'compat/big' });
 
 let tc: TestCluster;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({ id: f.model, deployments: [{ provider: f.family, base_url: `${url}${f.base}` }] })));
+  tc = await startTestCluster((url) => familyCatalog(url, FAMILIES));
 });
 t.teardown(() => tc.stop());
 t.beforeEach(() => tc.mock.reset());

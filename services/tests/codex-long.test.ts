@@ -4,25 +4,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { startTestCluster, type TestCluster } from '../../libs/testing/cluster';
-import { codexHome, runCodex, workspace } from '../../libs/testing/codex';
+import { familyCatalog, startTestCluster, type TestCluster } from '../../libs/testing/cluster';
+import { CODEX_MODELS, codexHome, runCodex, workspace } from '../../libs/testing/codex';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'openai/test-codex', base: '/v1' },
-  { family: 'anthropic', model: 'anthropic/claude-test', base: '/v1' },
-  { family: 'gemini', model: 'google/gemini-test', base: '/v1beta' },
-  { family: 'openai-chat', model: 'compat/chat-test', base: '/v1' },
-] as const;
 const AGENTS_BYTES = 2 * 1024 * 1024;
 
 let tc: TestCluster;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({
-    id: f.model,
-    context_window: 2_000_000,
-    deployments: [{ provider: f.family, base_url: `${url}${f.base}` }],
-  })));
+  tc = await startTestCluster((url) => familyCatalog(url, CODEX_MODELS, { context_window: 2_000_000 }));
 });
 t.teardown(() => tc.stop());
 t.beforeEach(() => tc.mock.reset());
@@ -35,7 +25,7 @@ function longAgentsMd(): string {
   return `${doc}\nThe last rule: answer with LONG-CONTEXT-OK.\n`;
 }
 
-for (const f of FAMILIES) {
+for (const f of CODEX_MODELS) {
   t.test(`${f.family}: Codex completes a turn whose request is over 2 MiB`, async (t) => {
     const cwd = workspace();
     writeFileSync(join(cwd, 'AGENTS.md'), longAgentsMd());

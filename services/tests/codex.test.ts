@@ -4,25 +4,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { mockWires } from '../../libs/providers/mock/index';
-import { startTestCluster, type TestCluster } from '../../libs/testing/cluster';
-import { codexHome, runCodex, workspace, type CodexRun } from '../../libs/testing/codex';
-
-const FAMILIES = [
-  { family: 'openai-responses', model: 'openai/test-codex', base: '/v1' },
-  { family: 'anthropic', model: 'anthropic/claude-test', base: '/v1' },
-  { family: 'gemini', model: 'google/gemini-test', base: '/v1beta' },
-  { family: 'openai-chat', model: 'compat/chat-test', base: '/v1' },
-] as const;
+import { familyCatalog, startTestCluster, type TestCluster } from '../../libs/testing/cluster';
+import { CODEX_MODELS, codexHome, runCodex, workspace, type CodexRun } from '../../libs/testing/codex';
 
 let tc: TestCluster;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({
-    id: f.model,
-    reasoning: true,
-    context_window: 200_000,
-    deployments: [{ provider: f.family, base_url: `${url}${f.base}` }],
-  })));
+  tc = await startTestCluster((url) => familyCatalog(url, CODEX_MODELS, { reasoning: true, context_window: 200_000 }));
 });
 t.teardown(() => tc.stop());
 t.beforeEach(() => tc.mock.reset());
@@ -45,7 +33,7 @@ t.test('codex exec prints the answer to "What is 2 + 2?"', async (t) => {
   t.notMatch(run.stderr, /Model metadata for .* not found/, 'Codex found the model in RouterHub\'s catalog');
 });
 
-for (const f of FAMILIES) {
+for (const f of CODEX_MODELS) {
   t.test(`${f.family}: Codex runs the shell tool the model calls and sends the output back`, async (t) => {
     const cwd = workspace();
     tc.mock.script(

@@ -3,21 +3,16 @@
 // not) validates against the specification (libs/protocol/spec/openresponses.json, ajv 2020-12).
 import t, { type Test } from 'tap';
 import type { MockTurn } from '../../libs/providers/mock/script';
-import { postResponses, startTestCluster, terminals, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, familyCatalog, postResponses, startTestCluster, terminals, type ClientResult, type TestCluster } from '../../libs/testing/cluster';
 import { OpenResponsesSpec } from '../../libs/testing/openresponses';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'spec/responses', base: '/v1' },
-  { family: 'anthropic', model: 'spec/anthropic', base: '/v1' },
-  { family: 'gemini', model: 'spec/gemini', base: '/v1beta' },
-  { family: 'openai-chat', model: 'spec/chat', base: '/v1' },
-] as const;
+const FAMILIES = everyFamily('spec');
 
 const spec = new OpenResponsesSpec();
 let tc: TestCluster;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({ id: f.model, deployments: [{ provider: f.family, base_url: `${url}${f.base}` }] })));
+  tc = await startTestCluster((url) => familyCatalog(url, FAMILIES));
 });
 t.teardown(() => tc.stop());
 t.beforeEach(() => tc.mock.reset());

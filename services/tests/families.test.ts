@@ -2,14 +2,9 @@
 // upstream in each family's wire format, must reach the client as the same Responses stream.
 import t from 'tap';
 import type { MockTurn } from '../../libs/providers/mock/script';
-import { postResponses, startTestCluster, terminals, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, postResponses, startTestCluster, terminals, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'fam/responses', base: '/v1', overload: 503 },
-  { family: 'anthropic', model: 'fam/anthropic', base: '/v1', overload: 529 },
-  { family: 'gemini', model: 'fam/gemini', base: '/v1beta', overload: 503 },
-  { family: 'openai-chat', model: 'fam/chat', base: '/v1', overload: 503 },
-] as const;
+const FAMILIES = everyFamily('fam').map((f) => ({ ...f, overload: f.family === 'anthropic' ? 529 : 503 }));
 
 let tc: TestCluster;
 

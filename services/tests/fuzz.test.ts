@@ -5,7 +5,7 @@
 // Replay: ROUTERHUB_FUZZ_SEED=<seed> (printed) and ROUTERHUB_FUZZ_CASE=<index> for one case.
 import t from 'tap';
 import { codexRequest } from '../../libs/providers/replay';
-import { startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, familyCatalog, startTestCluster, terminals, type TestCluster } from '../../libs/testing/cluster';
 import { boundedResponses, openAiErrorShape, SeededRandom, waitIdle, watchHealth, type BoundedResult } from '../../libs/testing/faults';
 import { codexSecondTurn, mutateBody } from '../../libs/testing/fuzz';
 import { rawExchange, rawMessage, type RawExchange, type RawPiece } from '../../libs/testing/raw-http';
@@ -18,12 +18,7 @@ const CASE_DEADLINE_MS = 20_000;
 /** The run stops taking new cases after this; the count is asserted, so a slow machine fails loudly rather than hangs CI. */
 const BUDGET_MS = 150_000;
 
-const MODELS = [
-  { family: 'openai-responses', model: 'fuzz/responses', base: '/v1' },
-  { family: 'anthropic', model: 'fuzz/anthropic', base: '/v1' },
-  { family: 'gemini', model: 'fuzz/gemini', base: '/v1beta' },
-  { family: 'openai-chat', model: 'fuzz/chat', base: '/v1' },
-];
+const MODELS = everyFamily('fuzz');
 
 let tc: TestCluster;
 /** The ingress itself (the body fuzz goes straight to it; the raw cases both ways). */
@@ -31,7 +26,7 @@ let ingress: string;
 
 t.before(async () => {
   // Behind the load balancer an operator deploys (deploy/haproxy.cfg), which the raw cases go through too.
-  tc = await startTestCluster((url) => MODELS.map((m) => ({ id: m.model, deployments: [{ provider: m.family, base_url: `${url}${m.base}` }] })), { lb: 'haproxy' });
+  tc = await startTestCluster((url) => familyCatalog(url, MODELS), { lb: 'haproxy' });
   ingress = tc.cluster.ingresses[0].baseUrl;
 });
 t.teardown(() => tc.stop());

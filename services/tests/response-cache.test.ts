@@ -12,7 +12,7 @@ import type { ResponsesRequest } from '../../libs/protocol/types';
 import { responseCacheKey, ResponseCacheStore } from '../../libs/store/response-cache';
 import { api, postResponses, sleep, startTestCluster, terminals, waitUntil, type ClientResult, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
 import { requestHash } from '../../libs/worker/response-cache';
-import { keyIdOf, LedgerProbe } from '../../libs/testing/ledger';
+import { LedgerProbe, withLedgerCluster } from '../../libs/testing/ledger';
 
 const MAX_ENTRY_BYTES = 8 * 1024;
 
@@ -22,23 +22,16 @@ let probe: LedgerProbe;
 /** The one worker's Prometheus metrics (WORKER_METRICS_PORT). */
 let workerMetrics: string;
 
-t.before(async () => {
+withLedgerCluster(t, async () => {
   const metricsPort = await freePort();
   workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
-  tc = await startTestCluster(() => [
+  return startTestCluster(() => [
     { id: 'cache/on', response_cache: { ttl_s: 60 }, deployments: [{ provider: 'openai-responses' }] },
     { id: 'cache/anthropic', response_cache: { ttl_s: 60 }, deployments: [{ provider: 'anthropic' }] },
     { id: 'cache/tools', response_cache: { ttl_s: 60, tool_outputs: true }, deployments: [{ provider: 'openai-chat' }] },
     { id: 'cache/plain', deployments: [{ provider: 'openai-responses' }] },
   ], { workers: 1, env: { ROUTERHUB_RESPONSE_CACHE_MAX_ENTRY_BYTES: String(MAX_ENTRY_BYTES), WORKER_METRICS_PORT: String(metricsPort) } });
-  redis = new Redis(tc.cluster.redisUrl);
-  probe = new LedgerProbe(redis, await keyIdOf(redis, tc.key));
-});
-t.teardown(async () => {
-  redis.disconnect();
-  await tc.stop();
-});
-t.beforeEach(() => tc.mock.reset());
+}, (c) => ({ tc, redis, probe } = c));
 
 let unique = 0;
 /** A request no earlier test sent (entries outlive tests). */

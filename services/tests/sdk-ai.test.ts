@@ -8,20 +8,15 @@ import t from 'tap';
 import { z } from 'zod';
 import { mockWires } from '../../libs/providers/mock/index';
 import type { MockTurn } from '../../libs/providers/mock/script';
-import { startTestCluster, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, familyCatalog, startTestCluster, type TestCluster } from '../../libs/testing/cluster';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'aisdk/responses', base: '/v1' },
-  { family: 'anthropic', model: 'aisdk/anthropic', base: '/v1' },
-  { family: 'gemini', model: 'aisdk/gemini', base: '/v1beta' },
-  { family: 'openai-chat', model: 'aisdk/chat', base: '/v1' },
-] as const;
+const FAMILIES = everyFamily('aisdk');
 
 let tc: TestCluster;
 let provider: ReturnType<typeof createOpenAI>;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({ id: f.model, deployments: [{ provider: f.family, base_url: `${url}${f.base}` }] })));
+  tc = await startTestCluster((url) => familyCatalog(url, FAMILIES));
   provider = createOpenAI({ apiKey: tc.key, baseURL: `${tc.cluster.baseUrl}/v1` });
 });
 t.teardown(() => tc.stop());

@@ -7,20 +7,15 @@ import type { ResponseInputItem } from 'openai/resources/responses/responses';
 import t from 'tap';
 import { mockWires } from '../../libs/providers/mock/index';
 import type { MockTurn } from '../../libs/providers/mock/script';
-import { startTestCluster, type TestCluster } from '../../libs/testing/cluster';
+import { everyFamily, familyCatalog, startTestCluster, type TestCluster } from '../../libs/testing/cluster';
 
-const FAMILIES = [
-  { family: 'openai-responses', model: 'sdk/responses', base: '/v1' },
-  { family: 'anthropic', model: 'sdk/anthropic', base: '/v1' },
-  { family: 'gemini', model: 'sdk/gemini', base: '/v1beta' },
-  { family: 'openai-chat', model: 'sdk/chat', base: '/v1' },
-] as const;
+const FAMILIES = everyFamily('sdk');
 
 let tc: TestCluster;
 let client: OpenAI;
 
 t.before(async () => {
-  tc = await startTestCluster((url) => FAMILIES.map((f) => ({ id: f.model, deployments: [{ provider: f.family, base_url: `${url}${f.base}` }] })));
+  tc = await startTestCluster((url) => familyCatalog(url, FAMILIES));
   client = new OpenAI({ apiKey: tc.key, baseURL: `${tc.cluster.baseUrl}/v1`, maxRetries: 0, timeout: 20_000 });
 });
 t.teardown(() => tc.stop());

@@ -6,33 +6,19 @@ import Redis from 'ioredis';
 import t from 'tap';
 import type { Usage } from '../../libs/protocol/types';
 import { fixturePath } from '../../libs/providers/replay';
-import { postResponses, sleep, startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
-import { keyIdOf, LedgerProbe } from '../../libs/testing/ledger';
+import { everyFamily, familyCatalog, postResponses, sleep, startTestCluster, terminals, waitUntil, type TestCluster } from '../../libs/testing/cluster';
+import { LedgerProbe, withLedgerCluster } from '../../libs/testing/ledger';
 
 /** USD per million tokens; reads and 5-minute writes at Anthropic's ratios to input. */
 const PRICING = { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 };
 
-const MODELS = [
-  { id: 'usage/chat', family: 'openai-chat', base: '/v1' },
-  { id: 'usage/anthropic', family: 'anthropic', base: '/v1' },
-  { id: 'usage/gemini', family: 'gemini', base: '/v1beta' },
-  { id: 'usage/responses', family: 'openai-responses', base: '/v1' },
-] as const;
+const MODELS = everyFamily('usage');
 
 let tc: TestCluster;
 let redis: Redis;
 let probe: LedgerProbe;
 
-t.before(async () => {
-  tc = await startTestCluster((url) => MODELS.map((m) => ({ id: m.id, pricing: PRICING, deployments: [{ provider: m.family, base_url: `${url}${m.base}` }] })));
-  redis = new Redis(tc.cluster.redisUrl);
-  probe = new LedgerProbe(redis, await keyIdOf(redis, tc.key));
-});
-t.teardown(async () => {
-  redis.disconnect();
-  await tc.stop();
-});
-t.beforeEach(() => tc.mock.reset());
+withLedgerCluster(t, () => startTestCluster((url) => familyCatalog(url, MODELS, { pricing: PRICING })), (c) => ({ tc, redis, probe } = c));
 
 /** The usage object of a recording: `pick` finds it among the recording's parsed lines. */
 function recordedUsage(family: string, file: string, pick: (line: Record<string, unknown>) => unknown): Record<string, unknown> {
