@@ -3,11 +3,9 @@
 // request at 40 KB, 400 KB and 1.6 MB Codex-shaped bodies, beside the floor of that body (one
 // JSON.parse + one JSON.stringify, timed here in the same run). The hop floor is what the extra
 // processes cost on this machine before any work: an idle loopback round trip × the hops added.
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
 import { codexRequest } from '../libs/providers/replay';
-import { PIN, pin, stopChild } from './procs';
+import { PIN, startNode, stopChild } from './procs';
 import type { StreamProfile } from './profile';
 import { measureWithIdle, overheadLoad, type Measurement } from './scenarios';
 import type { Target } from './targets';
@@ -98,13 +96,9 @@ export async function bodySizeCurve(target: Target, profile: StreamProfile, base
  * gateway's CPU, `intervalMs` apart (a moderate rate lets the CPU go idle, as it does at 50 req/s).
  */
 export async function hopFloor(samples: number, intervalMs: number): Promise<HopFloor> {
-  const echo = spawn(process.execPath, ['-e', "const s=require('net').createServer(c=>c.on('data',d=>c.write(d))).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { proc: echo, line } = await startNode(['-e', "const s=require('net').createServer(c=>c.on('data',d=>c.write(d))).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], PIN.gateway, 'echo process');
   try {
-    pin(echo.pid!, PIN.gateway);
-    const port = Number(await new Promise<string>((resolve, reject) => {
-      createInterface({ input: echo.stdout! }).once('line', resolve);
-      echo.once('exit', (code) => reject(new Error(`echo process exited with ${code}`)));
-    }));
+    const port = Number(line);
     const socket = connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     await new Promise((r) => socket.once('connect', r));

@@ -21,13 +21,27 @@ export function pin(pid: number, cpus: string): void {
 export interface UpstreamProc { url: string; proc: ChildProcess; stop(): Promise<void> }
 
 export async function startUpstream(): Promise<UpstreamProc> {
-  const proc = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  pin(proc.pid!, PIN.harness);
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-    proc.once('exit', (code) => reject(new Error(`bench upstream exited with ${code}`)));
-  });
+  const { proc, line: url } = await startNode([join(__dirname, 'upstream-main.js')], PIN.harness, 'bench upstream');
   return { url, proc, stop: () => stopChild(proc) };
+}
+
+/**
+ * `node <args>` pinned to `cpus`, once it printed its first line (its URL, port or "ready"); stopped
+ * again when it exits first.
+ */
+export async function startNode(args: string[], cpus: string, what: string): Promise<{ proc: ChildProcess; line: string }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  pin(proc.pid!, cpus);
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: proc.stdout! }).once('line', resolve);
+      proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+    });
+    return { proc, line };
+  } catch (err) {
+    await stopChild(proc);
+    throw err;
+  }
 }
 
 /** One measurement in a fresh load-generator process. */

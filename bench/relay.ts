@@ -1,9 +1,8 @@
 // The bare relays' processes (relay-main.ts), on the gateway's CPU like RouterHub's processes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ServerProcess } from '../libs/testing/faults';
-import { PIN, pin, stopChild } from './procs';
+import { PIN, pin, startNode, stopChild } from './procs';
 import { relayTarget, type Target } from './targets';
 
 export interface Relay { target: Target; stop(): Promise<void> }
@@ -36,17 +35,6 @@ export async function startNatsRelay(upstreamUrl: string): Promise<Relay> {
   }
 }
 
-async function relayProcess(args: string[]): Promise<{ proc: ChildProcess; line: string }> {
-  const proc = spawn(process.execPath, [join(__dirname, 'relay-main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  pin(proc.pid!, PIN.gateway);
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: proc.stdout! }).once('line', resolve);
-      proc.once('exit', (code) => reject(new Error(`the relay (${args[0]}) exited with ${code}`)));
-    });
-    return { proc, line };
-  } catch (err) {
-    await stopChild(proc);
-    throw err;
-  }
+function relayProcess(args: string[]): Promise<{ proc: ChildProcess; line: string }> {
+  return startNode([join(__dirname, 'relay-main.js'), ...args], PIN.gateway, `the relay (${args[0]})`);
 }
