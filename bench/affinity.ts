@@ -4,13 +4,11 @@
 // tests' own simulation), and three models over separate deployments: one deployment (the ceiling),
 // three with affinity (the default), three with `"affinity": false` (weighted random per request).
 import { randomUUID } from 'node:crypto';
-import { startCluster } from '../deploy/cluster';
-import { MockUpstream } from '../libs/providers/mock/server';
+import type { MockUpstream } from '../libs/providers/mock/server';
 import { codexRequest } from '../libs/providers/replay';
 import type { Pricing } from '../libs/routing/catalog';
-import { generateKey } from '../libs/store/keys';
 import { costMicroUsd } from '../libs/store/usage';
-import { mockCatalog, postResponses, type MockModel } from '../libs/testing/cluster';
+import { postResponses, startTestCluster, type MockModel } from '../libs/testing/cluster';
 import type { Mode } from './scenarios';
 
 /** `conversations` Codex sessions of `turns` requests each, `concurrency` of them at a time. */
@@ -64,33 +62,28 @@ function toolOutput(conversation: number, step: number): string {
 }
 
 export async function runAffinity(plan: AffinityPlan, opts: { workers: number; stdio: 'inherit' | 'ignore' }): Promise<AffinityResults> {
-  // Every answer says a line and reads a file: the next request carries both and the tool's output.
-  const mock = await MockUpstream.start({
-    prefixCache: true,
-    defaultTurn: () => ({ parts: [{ type: 'text', text: 'Reading the next file.' }, { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: 'sed -n 1,60p src/next.ts' }) }] }),
-  });
-  const key = generateKey();
   const models: MockModel[] = MODELS.map((m) => ({
     id: m.id, pricing: PRICING, ...(m.affinity === false ? { affinity: false } : {}),
     deployments: m.deployments.map((d) => ({ provider: RESPONSES, id: d, model: d, priority: 0 })),
   }));
+  // Every answer says a line and reads a file: the next request carries both and the tool's output.
+  // Deployment health on, as an operator runs it (the test helper turns it off by default).
+  const tc = await startTestCluster(() => models, { workers: opts.workers, ingresses: 2, stdio: opts.stdio, env: { ROUTERHUB_DEPLOYMENT_HEALTH: 'on' } }, {
+    prefixCache: true,
+    defaultTurn: () => ({ parts: [{ type: 'text', text: 'Reading the next file.' }, { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: 'sed -n 1,60p src/next.ts' }) }] }),
+  });
   try {
-    const cluster = await startCluster({ devKey: key, demoUpstream: false, workers: opts.workers, ingresses: 2, modelsPath: mockCatalog(mock.url, models), stdio: opts.stdio });
-    try {
-      const ingresses = cluster.ingresses.map((i) => i.baseUrl);
-      const rows: AffinityRow[] = [];
-      for (const m of MODELS) {
-        console.log(`[bench] affinity: ${plan.conversations} conversations × ${plan.turns} turns on ${m.id} (${m.routing})`);
-        rows.push(await workload(mock, ingresses, key, m.id, m.routing, m.deployments.length, plan));
-        const r = rows.at(-1)!;
-        console.log(`[bench]   ${r.completed}/${r.requests} ok, cached share ${(100 * r.cachedShare).toFixed(1)}%, input cost $${r.inputCostUsd.toFixed(4)}${r.errors.length ? `, errors: ${r.errors.join(' | ')}` : ''}`);
-      }
-      return { plan, pricing: PRICING, rows };
-    } finally {
-      await cluster.stop();
+    const ingresses = tc.cluster.ingresses.map((i) => i.baseUrl);
+    const rows: AffinityRow[] = [];
+    for (const m of MODELS) {
+      console.log(`[bench] affinity: ${plan.conversations} conversations × ${plan.turns} turns on ${m.id} (${m.routing})`);
+      rows.push(await workload(tc.mock, ingresses, tc.key, m.id, m.routing, m.deployments.length, plan));
+      const r = rows.at(-1)!;
+      console.log(`[bench]   ${r.completed}/${r.requests} ok, cached share ${(100 * r.cachedShare).toFixed(1)}%, input cost $${r.inputCostUsd.toFixed(4)}${r.errors.length ? `, errors: ${r.errors.join(' | ')}` : ''}`);
     }
+    return { plan, pricing: PRICING, rows };
   } finally {
-    await mock.close();
+    await tc.stop();
   }
 }
 
