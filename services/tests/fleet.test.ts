@@ -150,10 +150,10 @@ t.test('a fleet behind HAProxy survives SIGHUP, a NATS node lost and rolling res
     const streamingOnOld: Array<Promise<unknown>> = [];
     for (let i = 0; i < 4; i++) {
       let streaming!: () => void;
-      streamingOnOld.push(new Promise<void>((r) => (streaming = r)));
+      const started = new Promise<void>((r) => (streaming = r));
       const done = oneRequest('test/codex', { long: true, onStreaming: streaming }).then((r) => void tallies.push({ phase: 'long turns across worker restarts', ...r }));
       longOnes.push(done);
-      streamingOnOld[i] = Promise.race([streamingOnOld[i], done]);
+      streamingOnOld.push(Promise.race([started, done]));
     }
     await Promise.all(streamingOnOld);
     for (const old of [...cluster.workers]) {
