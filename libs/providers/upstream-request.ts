@@ -27,7 +27,7 @@ export function upstreamUrl(deployment: Deployment, path: string, sdkVersion: st
 
 /** OpenAI's own API needs /v1; OpenAI-compatible servers are used as written (the OpenAI SDK's behaviour). */
 export function openaiSdkVersion(deployment: Deployment): string | null {
-  return hostOf(deployment.base_url).toLowerCase() === 'api.openai.com' ? 'v1' : null;
+  return hostOf(deployment.base_url) === 'api.openai.com' ? 'v1' : null;
 }
 
 const SECRET_PARAM = /key|token|secret|sig|auth|password|credential/i;
