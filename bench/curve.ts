@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { codexRequest } from '../libs/providers/replay';
 import { PIN, startNode, stopChild } from './procs';
 import type { StreamProfile } from './profile';
-import { measureWithIdle, overheadLoad, type Measurement } from './scenarios';
+import { measureWithIdle, overheadLoad, warmUp, type Measurement } from './scenarios';
 import type { Target } from './targets';
 
 /** The body sizes of the curve, by the summary's key. */
@@ -76,15 +76,17 @@ export function withBodySize(target: Target, bytes: number): Target {
 /**
  * CPU per request of `target` at each body size, with each size's floor: open loop at `rate` for
  * 40 KB, slower for larger bodies (÷ √(size / 40 KB)) so that the gateway's core is not saturated
- * (a saturated core sheds requests and measures queueing, not cost).
+ * (a saturated core sheds requests and measures queueing, not cost). Each size is warmed up for
+ * `warmUpMs` first: bodies over NATS's max_payload take another path (the worker pulls them).
  */
-export async function bodySizeCurve(target: Target, profile: StreamProfile, baseRate: number, durationMs: number, idleMs: number): Promise<CurvePoint[]> {
+export async function bodySizeCurve(target: Target, profile: StreamProfile, baseRate: number, durationMs: number, idleMs: number, warmUpMs: number): Promise<CurvePoint[]> {
   const points: CurvePoint[] = [];
   for (const [size, bytes] of Object.entries(BODY_SIZES) as Array<[BodySize, number]>) {
     const sized = withBodySize(target, bytes);
     const body = sized.request(profile).body;
     const rate = Math.max(1, Math.round(baseRate / Math.sqrt(bytes / BODY_SIZES['40k'])));
     console.log(`[bench] body-size curve, ${size} (${(body.length / 1024).toFixed(0)} KiB), ${rate} req/s for ${durationMs / 1000} s`);
+    await warmUp(sized, [profile], warmUpMs);
     const measurement = await measureWithIdle(sized, profile, overheadLoad(rate, durationMs), idleMs);
     points.push({ size, bytes: body.length, rate, floorUs: floorUs(body), measurement });
   }

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   };
 
   const warm = [plan.throughput.profile, plan.overhead.profile];
-  const warmMs = args.mode === 'smoke' ? 300 : 1500;
+  const warmMs = plan.warmUpMs;
   // A fresh cluster per scenario: an overload in one (1024 fast streams) must not leak into the next.
   let cluster = null as Cluster | null;
   const fresh = async (workers = args.workers) => {
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       for (const start of [startRelay, startNatsRelay]) {
         const relay = await start(upstream.url);
         try {
-          await warmUp(relay.target, [profile]);
+          await warmUp(relay.target, [profile], warmMs);
           results.overhead.push(await measureWithIdle(relay.target, profile, load, idleMs));
         } finally {
           await relay.stop();
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     if (wants('curve')) {
       target = await fresh();
       const { rate, durationMs, idleMs } = plan.curve;
-      results.curve = await bodySizeCurve(target, plan.overhead.profile, rate, durationMs, idleMs);
+      results.curve = await bodySizeCurve(target, plan.overhead.profile, rate, durationMs, idleMs, warmMs / 3);
     }
     if (wants('fleet')) {
       for (const row of plan.fleet) {

@@ -15,6 +15,8 @@ export interface Plan {
   throughput: { concurrency: number[]; durationMs: number; profile: StreamProfile };
   overhead: { rate: number; durationMs: number; profile: StreamProfile; idleMs: number };
   fleet: FleetRow[];
+  /** Untimed load on every fresh target before it is measured, long enough for the JIT to settle (see warmUp). */
+  warmUpMs: number;
   scaling: { workers: number[]; concurrency: number; durationMs: number };
   /** Per provider family behind RouterHub (translation cost): throughput at `concurrency` streams and TTFT at `rate` req/s. */
   families: { concurrency: number; durationMs: number; rate: number; rateDurationMs: number };
@@ -39,6 +41,7 @@ export function planFor(mode: Mode): Plan {
         throughput: { concurrency: [4], durationMs: 1000, profile: { ...FAST, tokens: 200 } },
         overhead: { rate: 10, durationMs: 1000, profile: SHORT, idleMs: 500 },
         fleet: fleet([8], slow(2), 100),
+        warmUpMs: 300,
         scaling: { workers: [1], concurrency: 4, durationMs: 1000 },
         families: { concurrency: 2, durationMs: 300, rate: 10, rateDurationMs: 300 },
         curve: { rate: 10, durationMs: 300, idleMs: 200 },
@@ -49,6 +52,7 @@ export function planFor(mode: Mode): Plan {
         throughput: { concurrency: [64, 256], durationMs: 2500, profile: FAST },
         overhead: { rate: 50, durationMs: 4000, profile: SHORT, idleMs: 2000 },
         fleet: fleet([1000], slow(6), 500),
+        warmUpMs: 6000,
         scaling: { workers: [1, 2], concurrency: 256, durationMs: 2000 },
         families: { concurrency: 64, durationMs: 1000, rate: 50, rateDurationMs: 1000 },
         curve: { rate: 20, durationMs: 3000, idleMs: 1000 },
@@ -64,6 +68,7 @@ export function planFor(mode: Mode): Plan {
           // are), opened at a pace one core can admit ~40 KB Codex requests.
           ...fleet([10_000], slow(60, 3), 200),
         ],
+        warmUpMs: 15_000,
         scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
         families: { concurrency: 64, durationMs: 8000, rate: 50, rateDurationMs: 8000 },
         curve: { rate: 20, durationMs: 10_000, idleMs: 3000 },
@@ -105,8 +110,13 @@ export async function measureWithIdle(target: Target, profile: StreamProfile, lo
   return { ...(await measure(target, profile, load)), idle };
 }
 
-/** Untimed requests first, so that lazy module loading, JIT and connection set-up are not measured. */
-export async function warmUp(target: Target, profiles: StreamProfile[], ms = 1500): Promise<void> {
+/**
+ * Untimed requests first, so that lazy module loading, JIT and connection set-up are not measured:
+ * a server runs for days, and its cost per request is the one after V8 has optimized its hot code.
+ * That takes more than a second or two of load: a quick overhead run measured RouterHub at 5.6-6.5
+ * ms of CPU per 40 KB request after 1.5 s of warm-up, 5.2 after 5 s, 4.7 after 12 s, 4.5 after 30 s.
+ */
+export async function warmUp(target: Target, profiles: StreamProfile[], ms: number): Promise<void> {
   for (const p of profiles) await runLoadProcess({ ...target.request(p), expectTokens: p.tokens, ...throughputLoad(16, ms / profiles.length) });
 }
 
