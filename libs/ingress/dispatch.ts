@@ -24,6 +24,8 @@ export interface DispatchOptions {
    * while NATS restarted and this ingress was not yet subscribed again) is silent longer.
    */
   silenceMs: number;
+  /** Whether the NATS connection is up (natsLink): while it is down, no round trip can come back. */
+  connected: () => boolean;
 }
 
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
@@ -66,6 +68,8 @@ export class Dispatcher {
   private readonly subs: Subscription[] = [];
   private sweep: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
+  /** A sweep's NATS round trip still on its way. */
+  private probing = false;
   private waiting = 0;
 
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
@@ -86,7 +90,15 @@ export class Dispatcher {
       const now = Date.now();
       const late = now - this.lastSweep > 2 * every;
       this.lastSweep = now;
-      if (!late) this.reapDeadWorkers(now);
+      if (late || this.probing) return;
+      // Nothing comes back while NATS is down: judge by the clock, and the responses end.
+      if (!this.opts.connected()) return this.reapDeadWorkers(now);
+      // Heartbeats and frames may also wait in NATS for this ingress to read them (an overloaded
+      // ingress was seen 12 s behind): the server answers a PING after everything it holds for us,
+      // so once the PONG is in, whatever a worker sent before `now` has been read. Judged against
+      // `now` then, a worker is silent by its own doing, never by this ingress's backlog.
+      this.probing = true;
+      this.nc.flush().then(() => this.reapDeadWorkers(now), () => undefined).finally(() => { this.probing = false; });
     }, every);
   }
 
@@ -239,6 +251,7 @@ export class Dispatcher {
     return n;
   }
 
+  /** `now`: a time before which everything the workers sent has been read. */
   private reapDeadWorkers(now: number): void {
     for (const [requestId, entry] of this.inflight) {
       if (!entry.worker) continue;

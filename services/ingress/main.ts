@@ -42,6 +42,7 @@ runProcess(log, async () => {
     maxDispatches: settings.ROUTERHUB_MAX_DISPATCHES,
     workerDeadMs,
     silenceMs: settings.ROUTERHUB_KEEPALIVE_MS + workerDeadMs,
+    connected: nats.connected,
   });
   let draining = false;
   dispatcher.start();

@@ -1,0 +1,79 @@
+// The dispatcher against a real nats-server: a worker is dead when it is silent, not when this
+// ingress is behind in reading what NATS holds for it.
+import { connect, type NatsConnection } from 'nats';
+import t from 'tap';
+import type { HttpError } from '../protocol/errors';
+import { ServerProcess } from '../testing/faults';
+import { decode, encode, encodeBatch, F } from '../wire/frames';
+import type { Job } from '../wire/job';
+import { subjects, WORKER_QUEUE } from '../wire/subjects';
+import { Dispatcher } from './dispatch';
+
+const WORKER = 'wtest';
+const DEAD_MS = 500;
+
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silent one is dead', async (t) => {
+  const nats = await ServerProcess.nats();
+  const conns: NatsConnection[] = [];
+  let beat: NodeJS.Timeout | undefined;
+  t.teardown(async () => {
+    clearInterval(beat);
+    await Promise.all(conns.map((c) => c.close()));
+    await nats.stop();
+  });
+  const ingress = await connect({ servers: nats.url });
+  const worker = await connect({ servers: nats.url });
+  conns.push(ingress, worker);
+
+  // The worker: heartbeats, and accepts every job.
+  const heartbeat = () => worker.publish(subjects.heartbeat, encode(WORKER));
+  heartbeat();
+  beat = setInterval(heartbeat, 100);
+  worker.subscribe(subjects.job('test'), {
+    queue: WORKER_QUEUE,
+    callback: (_err, msg) => worker.publish(decode<Job>(msg.data).replyTo, encodeBatch({ seq: 0, workerId: WORKER, frames: [[F.Accepted, WORKER]] })),
+  });
+  await worker.flush();
+
+  const dispatcher = new Dispatcher(ingress, { pool: 'test', acceptTimeoutMs: 1000, maxDispatches: 3, workerDeadMs: DEAD_MS, silenceMs: 60_000, connected: () => !ingress.isClosed() });
+  dispatcher.start();
+  t.teardown(() => dispatcher.stop());
+  const failures: Array<{ at: number; error: HttpError }> = [];
+  let accepted = false;
+  const id = 'resp_dispatchtest';
+  dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
+    onFrames: (frames) => (accepted ||= frames.some((f) => f[0] === F.Accepted)),
+    onFailure: (error) => void failures.push({ at: Date.now(), error }),
+  });
+  const t0 = Date.now();
+  while (!accepted && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+  t.ok(accepted, 'the worker accepted the job');
+
+  // A backlog of ~2.4 s for the ingress: 1,200 messages of 16 KB that cost it 2 ms each. Its event
+  // loop still turns between reads (its timers are on time), while the worker's heartbeats wait in
+  // NATS behind the backlog, for 4 × DEAD_MS.
+  let read = 0;
+  ingress.subscribe('flood', { callback: () => { busy(2); read++; } });
+  await ingress.flush();
+  const chunk = new Uint8Array(16 * 1024);
+  for (let i = 0; i < 1200; i++) worker.publish('flood', chunk);
+  await worker.flush();
+  const floodAt = Date.now();
+  while (read < 1200 && Date.now() - floodAt < 20_000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(read, 1200, 'the ingress read the whole backlog');
+  t.ok(Date.now() - floodAt > 3 * DEAD_MS, `the backlog took ${Date.now() - floodAt} ms to read, past the dead-worker limit`);
+  await new Promise((r) => setTimeout(r, 2 * DEAD_MS));
+  t.same(failures.map((f) => f.error.code), [], 'the live worker was not taken for dead');
+
+  // Now the worker falls silent for real.
+  clearInterval(beat);
+  const silentAt = Date.now();
+  while (failures.length === 0 && Date.now() - silentAt < 5000) await new Promise((r) => setTimeout(r, 20));
+  t.same(failures.map((f) => f.error.code), ['worker_lost'], 'a silent worker is dead');
+  t.ok(failures[0].at - silentAt < DEAD_MS + 1000, `its response failed ${failures[0].at - silentAt} ms after its last heartbeat`);
+});
