@@ -58,6 +58,12 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   // loop still turns between reads (its timers are on time), while the worker's heartbeats wait in
   // NATS behind the backlog, for 4 × DEAD_MS.
   let read = 0;
+  let lastBeat = Date.now();
+  let beatGap = 0;
+  ingress.subscribe(subjects.heartbeat, { callback: () => {
+    beatGap = Math.max(beatGap, Date.now() - lastBeat);
+    lastBeat = Date.now();
+  } });
   ingress.subscribe('flood', { callback: () => { busy(2); read++; } });
   await ingress.flush();
   const chunk = new Uint8Array(16 * 1024);
@@ -66,7 +72,7 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   const floodAt = Date.now();
   while (read < 1200 && Date.now() - floodAt < 20_000) await new Promise((r) => setTimeout(r, 20));
   t.equal(read, 1200, 'the ingress read the whole backlog');
-  t.ok(Date.now() - floodAt > 3 * DEAD_MS, `the backlog took ${Date.now() - floodAt} ms to read, past the dead-worker limit`);
+  t.ok(beatGap > 2 * DEAD_MS, `heartbeats sent every 100 ms reached the ingress up to ${beatGap} ms apart, past the dead-worker limit`);
   await new Promise((r) => setTimeout(r, 2 * DEAD_MS));
   t.same(failures.map((f) => f.error.code), [], 'the live worker was not taken for dead');
 
@@ -76,4 +82,38 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   while (failures.length === 0 && Date.now() - silentAt < 5000) await new Promise((r) => setTimeout(r, 20));
   t.same(failures.map((f) => f.error.code), ['worker_lost'], 'a silent worker is dead');
   t.ok(failures[0].at - silentAt < DEAD_MS + 1000, `its response failed ${failures[0].at - silentAt} ms after its last heartbeat`);
+});
+
+t.test('each copy of a republished job says when it left and how long the ingress still waits for it', async (t) => {
+  const nats = await ServerProcess.nats();
+  const ingress = await connect({ servers: nats.url });
+  const worker = await connect({ servers: nats.url });
+  const dispatcher = new Dispatcher(ingress, { pool: 'stamps', acceptTimeoutMs: 150, maxDispatches: 3, workerDeadMs: DEAD_MS, silenceMs: 60_000, connected: () => true });
+  t.teardown(async () => {
+    dispatcher.stop();
+    await Promise.all([ingress.close(), worker.close()]);
+    await nats.stop();
+  });
+  // A worker that takes no copy: the ingress republishes twice, then answers 503.
+  const copies: Array<{ sentAt: number; acceptWithinMs: number; at: number; body: number }> = [];
+  worker.subscribe(subjects.job('stamps'), { callback: (_err, msg) => {
+    const job = decode<Job>(msg.data);
+    copies.push({ sentAt: job.sentAt!, acceptWithinMs: job.acceptWithinMs!, at: Date.now(), body: job.body!.byteLength });
+  } });
+  await worker.flush();
+  dispatcher.start();
+  const failed = new Promise<HttpError>((resolve) => {
+    const id = 'resp_stamps';
+    dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: new Uint8Array(1000), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, { onFrames: () => undefined, onFailure: resolve });
+  });
+  const error = await failed;
+  const failedAt = Date.now();
+  t.equal(error.code, 'no_worker_available');
+  t.same(copies.map((c) => c.acceptWithinMs), [450, 300, 150], 'what is left of the wait, copy by copy');
+  t.same(copies.map((c) => c.body), [1000, 1000, 1000], 'every copy carries the body');
+  for (const [i, c] of copies.entries()) {
+    t.ok(c.sentAt <= c.at && c.at - c.sentAt < 100, `copy ${i + 1} was stamped as it left`);
+    t.ok(Math.abs(c.sentAt + c.acceptWithinMs - failedAt) < 100, `copy ${i + 1}: the wait it names ends when the ingress answered 503`);
+  }
+  t.equal(dispatcher.waitingBytes, 0, 'nothing is held for the failed job');
 });

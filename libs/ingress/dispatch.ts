@@ -139,12 +139,13 @@ export class Dispatcher {
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
     const maxPayload = this.maxPayload;
     const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, lost: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
+    const stamped = { ...job, ...this.stamp(1) };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
-    let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(job) : null;
+    let encoded = job.body.byteLength + JOB_ENVELOPE_BYTES <= maxPayload ? encode(stamped) : null;
     if (!encoded || encoded.byteLength > maxPayload) {
       entry.body = job.body;
       entry.chunkBytes = Math.max(CHUNK_HEADROOM_BYTES, maxPayload - CHUNK_HEADROOM_BYTES);
-      encoded = encode({ ...job, body: undefined, pull: { subject: subjects.body(this.ingressId), bytes: job.body.byteLength, chunkBytes: entry.chunkBytes } });
+      encoded = encode({ ...stamped, body: undefined, pull: { subject: subjects.body(this.ingressId), bytes: job.body.byteLength, chunkBytes: entry.chunkBytes } });
       this.waiting += entry.body.byteLength;
     }
     entry.job = encoded;
@@ -165,6 +166,12 @@ export class Dispatcher {
 
   private publishJob(requestId: string, entry: Inflight): void {
     entry.dispatches++;
+    if (entry.dispatches > 1) {
+      // A new copy, with its own time and what is left of the wait (a rare path: decoding is fine).
+      const job = encode({ ...decode<Job>(entry.job!), ...this.stamp(entry.dispatches) });
+      this.waiting += job.byteLength - entry.job!.byteLength;
+      entry.job = job;
+    }
     try {
       this.nc.publish(subjects.job(this.opts.pool), entry.job!);
     } catch (err) {
@@ -175,6 +182,11 @@ export class Dispatcher {
       if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
       this.fail(requestId, entry, noWorkerAvailable(entry.dispatches * this.opts.acceptTimeoutMs));
     }, this.opts.acceptTimeoutMs);
+  }
+
+  /** When copy `dispatch` of a job leaves, and how long this ingress takes an accept for it after that. */
+  private stamp(dispatch: number): Pick<Job, 'sentAt' | 'acceptWithinMs'> {
+    return { sentAt: Date.now(), acceptWithinMs: (this.opts.maxDispatches - dispatch + 1) * this.opts.acceptTimeoutMs };
   }
 
   /** A worker asks for chunk `index` of a pulled body; an empty answer means it is gone. */

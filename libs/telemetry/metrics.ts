@@ -21,6 +21,7 @@ export const metrics = {
   atCapacity: new Counter({ name: 'routerhub_rejected_at_capacity_total', help: 'Requests turned away with 503 because too many requests were waiting for a worker', registers: [registry] }),
   slowClientDrops: new Counter({ name: 'routerhub_slow_client_drops_total', help: 'Streams ended because the client read slower than the buffer bound', registers: [registry] }),
   workerJobs: new Gauge({ name: 'routerhub_worker_jobs', help: 'Jobs in flight on this worker', registers: [registry] }),
+  lateJobs: new Counter({ name: 'routerhub_worker_late_jobs_total', help: 'Copies of jobs a worker read after their ingress stopped waiting for an accept (it answered 503 no_worker_available): dropped, not sent to a provider', registers: [registry] }),
   upstreamRequests: new Counter({ name: 'routerhub_upstream_requests_total', help: 'Upstream attempts by provider family and result', labelNames: ['provider', 'result'], registers: [registry] }),
   limitStoreErrors: new Counter({ name: 'routerhub_limit_store_errors_total', help: 'Requests whose key and limit checks could not reach Redis, by outcome: closed (503 key_store_unavailable) or open (admitted without limits, ROUTERHUB_RATE_LIMITS_FAIL_OPEN)', labelNames: ['outcome'], registers: [registry] }),
   usageRecords: new Counter({ name: 'routerhub_usage_records_total', help: 'Ledger lines written by workers, by basis: the provider\'s usage, or RouterHub\'s estimate (a stream cancelled or broken before the provider\'s usage arrived)', labelNames: ['basis'], registers: [registry] }),

@@ -28,6 +28,13 @@ export interface Job {
   responseCache?: CacheMode;
   /** Epoch ms after which the worker gives up. */
   deadline: number;
+  /** Epoch ms (the ingress's clock) when this copy was published: a republished job is a new copy. */
+  sentAt?: number;
+  /**
+   * How long after `sentAt` the ingress still takes an accept; later, it has answered 503 and a
+   * worker that takes the copy would call a provider for nobody (JobLateness).
+   */
+  acceptWithinMs?: number;
   /** W3C traceparent of the ingress span. */
   traceparent?: string;
 }

@@ -18,3 +18,8 @@ export const subjects = {
 export function requestIdOf(outSubject: string): string {
   return outSubject.slice(outSubject.lastIndexOf('.') + 1);
 }
+
+/** The ingress an out subject (`rh.out.<ingress>.<request>`) leads to. */
+export function ingressOf(outSubject: string): string {
+  return outSubject.split('.')[2] ?? '';
+}

@@ -18,9 +18,10 @@ import { countTokens, metrics } from '../telemetry/metrics';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { decode, encode, encodeBatch, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
-import { subjects, WORKER_QUEUE } from '../wire/subjects';
+import { ingressOf, subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
 import { ContextCaches } from './context-cache';
+import { JobLateness } from './job-lateness';
 import { meter } from './metering';
 import { hitUsage, ResponseCache, type ResponseCacheSettings } from './response-cache';
 import { newTrace, runJob, type JobTrace } from './run';
@@ -86,6 +87,7 @@ export class Worker {
   /** The queue-group subscription to jobs, while this worker takes jobs. */
   private intake: Subscription | null = null;
   private lagMs = 0;
+  private readonly lateness = new JobLateness();
   private stopping = false;
   /** Frame batches of every response, published together once this event-loop turn is done. */
   private outbox: Array<[string, Uint8Array, () => void]> = [];
@@ -155,6 +157,11 @@ export class Worker {
   private take(job: Job): void {
     // A job republished while our accept was on its way: we serve it already.
     if (this.running.has(job.id)) return;
+    // A copy read too late for its accept to reach the ingress in time: it answered 503 already, or will.
+    if (job.sentAt !== undefined && job.acceptWithinMs !== undefined && this.lateness.of(ingressOf(job.replyTo), job.sentAt) + ACCEPT_FLUSH_MS >= job.acceptWithinMs) {
+      metrics.lateJobs.inc();
+      return;
+    }
     const startedAt = performance.now();
     const trace = newTrace();
     const controller = new AbortController();
