@@ -157,8 +157,9 @@ export class Worker {
   private take(job: Job): void {
     // A job republished while our accept was on its way: we serve it already.
     if (this.running.has(job.id)) return;
-    // A copy read too late for its accept to reach the ingress in time: it answered 503 already, or will.
-    if (job.sentAt !== undefined && job.acceptWithinMs !== undefined && this.lateness.of(ingressOf(job.replyTo), job.sentAt) + ACCEPT_FLUSH_MS >= job.acceptWithinMs) {
+    // A copy read too late for its accept to reach the ingress in time (it leaves within the flush
+    // delay, or this event loop's lag if longer): the ingress answered 503 already, or will.
+    if (job.sentAt !== undefined && job.acceptWithinMs !== undefined && this.lateness.of(ingressOf(job.replyTo), job.sentAt) + Math.max(ACCEPT_FLUSH_MS, this.lagMs) >= job.acceptWithinMs) {
       metrics.lateJobs.inc();
       return;
     }
