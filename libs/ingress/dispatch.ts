@@ -96,7 +96,9 @@ export class Dispatcher {
       // Heartbeats and frames may also wait in NATS for this ingress to read them (an overloaded
       // ingress was seen 12 s behind): the server answers a PING after everything it holds for us,
       // so once the PONG is in, whatever a worker sent before `now` has been read. Judged against
-      // `now` then, a worker is silent by its own doing, never by this ingress's backlog.
+      // `now` then, a worker is silent by its own doing, never by this ingress's backlog. A server
+      // that stops answering (paused, not gone) is dropped by nats.js's own pings (2 × 10 s,
+      // wire/connect.ts); the flush then fails and the clock decides again.
       this.probing = true;
       this.nc.flush().then(() => this.reapDeadWorkers(now), () => undefined).finally(() => { this.probing = false; });
     }, every);
