@@ -84,6 +84,44 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   t.ok(failures[0].at - silentAt < DEAD_MS + 1000, `its response failed ${failures[0].at - silentAt} ms after its last heartbeat`);
 });
 
+t.test('an accept waiting unread behind the ingress\'s NATS backlog is taken, not republished or answered 503', async (t) => {
+  const nats = await ServerProcess.nats();
+  const ingress = await connect({ servers: nats.url });
+  const worker = await connect({ servers: nats.url });
+  const dispatcher = new Dispatcher(ingress, { pool: 'backlog', acceptTimeoutMs: 200, maxDispatches: 2, workerDeadMs: 60_000, silenceMs: 60_000, connected: () => !ingress.isClosed() });
+  t.teardown(async () => {
+    dispatcher.stop();
+    await Promise.all([ingress.close(), worker.close()]);
+    await nats.stop();
+  });
+  // The ingress pays 2 ms per flood message: 600 of them are ~1.2 s of reading, six accept timeouts.
+  let read = 0;
+  ingress.subscribe('flood', { callback: () => { busy(2); read++; } });
+  await ingress.flush();
+  // The worker answers every copy at once, but the flood it sent first reaches the ingress before.
+  let copies = 0;
+  const chunk = new Uint8Array(16 * 1024);
+  worker.subscribe(subjects.job('backlog'), {
+    queue: WORKER_QUEUE,
+    callback: (_err, msg) => {
+      if (++copies === 1) for (let i = 0; i < 600; i++) worker.publish('flood', chunk);
+      worker.publish(decode<Job>(msg.data).replyTo, encodeBatch({ seq: 0, workerId: WORKER, frames: [[F.Accepted, WORKER]] }));
+    },
+  });
+  await worker.flush();
+  dispatcher.start();
+  const id = 'resp_backlog';
+  const outcome = await new Promise<string>((resolve) => {
+    dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
+      onFrames: (frames) => frames.some((f) => f[0] === F.Accepted) && resolve('accepted'),
+      onFailure: (error) => resolve(error.code ?? error.message),
+    });
+  });
+  t.equal(read, 600, 'the accept was read after the whole flood');
+  t.equal(outcome, 'accepted', 'the worker that accepted serves the response');
+  t.equal(copies, 1, 'the job was published once: the timer waited for what NATS held for the ingress');
+});
+
 t.test('each copy of a republished job says when it left and how long the ingress still waits for it', async (t) => {
   const nats = await ServerProcess.nats();
   const ingress = await connect({ servers: nats.url });

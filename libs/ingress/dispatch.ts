@@ -68,8 +68,11 @@ export class Dispatcher {
   private readonly subs: Subscription[] = [];
   private sweep: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
-  /** A sweep's NATS round trip still on its way. */
+  /** A sweep waits for its NATS round trip (afterReads). */
   private probing = false;
+  /** Callers waiting for the next NATS round trip (afterReads), and whether one is on its way. */
+  private readers: Array<() => void> = [];
+  private roundTrip = false;
   private waiting = 0;
 
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
@@ -91,16 +94,13 @@ export class Dispatcher {
       const late = now - this.lastSweep > 2 * every;
       this.lastSweep = now;
       if (late || this.probing) return;
-      // Nothing comes back while NATS is down: judge by the clock, and the responses end.
-      if (!this.opts.connected()) return this.reapDeadWorkers(now);
-      // Heartbeats and frames may also wait in NATS for this ingress to read them (an overloaded
-      // ingress was seen 12 s behind): the server answers a PING after everything it holds for us,
-      // so once the PONG is in, whatever a worker sent before `now` has been read. Judged against
-      // `now` then, a worker is silent by its own doing, never by this ingress's backlog. A server
-      // that stops answering (paused, not gone) is dropped by nats.js's own pings (2 × 10 s,
-      // wire/connect.ts); the flush then fails and the clock decides again.
+      // Judged against `now` once everything sent before it has been read, a worker is silent by its
+      // own doing, never by this ingress's backlog.
       this.probing = true;
-      this.nc.flush().then(() => this.reapDeadWorkers(now), () => undefined).finally(() => { this.probing = false; });
+      this.afterReads(() => {
+        this.probing = false;
+        this.reapDeadWorkers(now);
+      });
     }, every);
   }
 
@@ -180,10 +180,42 @@ export class Dispatcher {
       return this.fail(requestId, entry, dispatchFailed((err as Error).message));
     }
     entry.timer = setTimeout(() => {
-      if (entry.worker || !this.inflight.has(requestId)) return;
-      if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
-      this.fail(requestId, entry, noWorkerAvailable(entry.dispatches * this.opts.acceptTimeoutMs));
+      entry.timer = null;
+      // The accept may be in what NATS holds for this ingress, unread: a busy event loop runs its
+      // timers before it reads its sockets. Judge once it has been read.
+      this.afterReads(() => {
+        if (entry.worker || !this.inflight.has(requestId)) return;
+        if (entry.dispatches < this.opts.maxDispatches) return this.publishJob(requestId, entry);
+        this.fail(requestId, entry, noWorkerAvailable(entry.dispatches * this.opts.acceptTimeoutMs));
+      });
     }, this.opts.acceptTimeoutMs);
+  }
+
+  /**
+   * Runs `then` once this ingress has read everything NATS held for it when `then` was queued. What
+   * workers send may wait in NATS for an overloaded ingress to read it (one was seen 12 s behind);
+   * the server answers a PING after everything it holds for the connection, so once the PONG is in,
+   * the rest is read. Callers queued meanwhile share the next round trip. While NATS is down nothing
+   * comes back: the clock decides, at once. A server that stops answering (paused, not gone) is
+   * dropped by nats.js's own pings (2 × 10 s, wire/connect.ts), which fails the round trip: the
+   * clock decides then too.
+   */
+  private afterReads(then: () => void): void {
+    if (!this.opts.connected()) return then();
+    this.readers.push(then);
+    if (!this.roundTrip) this.startRoundTrip();
+  }
+
+  private startRoundTrip(): void {
+    const waiting = this.readers;
+    this.readers = [];
+    const done = () => {
+      this.roundTrip = false;
+      for (const then of waiting) then();
+      if (this.readers.length > 0) this.startRoundTrip();
+    };
+    this.roundTrip = true;
+    this.nc.flush().then(done, done);
   }
 
   /** When copy `dispatch` of a job leaves, and how long this ingress takes an accept for it after that. */
