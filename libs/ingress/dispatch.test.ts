@@ -28,7 +28,10 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   });
   const ingress = await connect({ servers: nats.url });
   const worker = await connect({ servers: nats.url });
-  conns.push(ingress, worker);
+  // The backlog comes from elsewhere: sent by the worker's own connection, the heartbeats would queue
+  // behind it in this process's socket, unsent, which is not what this test is about.
+  const flooder = await connect({ servers: nats.url });
+  conns.push(ingress, worker, flooder);
 
   // The worker: heartbeats, and accepts every job.
   const heartbeat = () => worker.publish(subjects.heartbeat, encode(WORKER));
@@ -67,8 +70,8 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   ingress.subscribe('flood', { callback: () => { busy(2); read++; } });
   await ingress.flush();
   const chunk = new Uint8Array(16 * 1024);
-  for (let i = 0; i < 1200; i++) worker.publish('flood', chunk);
-  await worker.flush();
+  for (let i = 0; i < 1200; i++) flooder.publish('flood', chunk);
+  await flooder.flush();
   const floodAt = Date.now();
   while (read < 1200 && Date.now() - floodAt < 20_000) await new Promise((r) => setTimeout(r, 20));
   t.equal(read, 1200, 'the ingress read the whole backlog');
@@ -88,23 +91,29 @@ t.test('an accept waiting unread behind the ingress\'s NATS backlog is taken, no
   const nats = await ServerProcess.nats();
   const ingress = await connect({ servers: nats.url });
   const worker = await connect({ servers: nats.url });
-  const dispatcher = new Dispatcher(ingress, { pool: 'backlog', acceptTimeoutMs: 200, maxDispatches: 2, workerDeadMs: 60_000, silenceMs: 60_000, connected: () => !ingress.isClosed() });
+  const flooder = await connect({ servers: nats.url });
+  const dispatcher = new Dispatcher(ingress, { pool: 'backlog', acceptTimeoutMs: 300, maxDispatches: 2, workerDeadMs: 60_000, silenceMs: 60_000, connected: () => !ingress.isClosed() });
   t.teardown(async () => {
     dispatcher.stop();
-    await Promise.all([ingress.close(), worker.close()]);
+    await Promise.all([ingress.close(), worker.close(), flooder.close()]);
     await nats.stop();
   });
-  // The ingress pays 2 ms per flood message: 600 of them are ~1.2 s of reading, six accept timeouts.
+  // The ingress pays 2 ms per flood message: 900 of them are ~1.8 s of reading, six accept timeouts.
   let read = 0;
   ingress.subscribe('flood', { callback: () => { busy(2); read++; } });
   await ingress.flush();
-  // The worker answers every copy at once, but the flood it sent first reaches the ingress before.
+  // The worker answers every copy, but a flood that NATS took first reaches the ingress before. (From
+  // a connection of its own: sent by the worker's, the accept would wait behind it in this process's
+  // socket, not in NATS, and the ingress's round trip could rightly come back first.)
   let copies = 0;
   const chunk = new Uint8Array(16 * 1024);
   worker.subscribe(subjects.job('backlog'), {
     queue: WORKER_QUEUE,
-    callback: (_err, msg) => {
-      if (++copies === 1) for (let i = 0; i < 600; i++) worker.publish('flood', chunk);
+    callback: async (_err, msg) => {
+      if (++copies === 1) {
+        for (let i = 0; i < 900; i++) flooder.publish('flood', chunk);
+        await flooder.flush();
+      }
       worker.publish(decode<Job>(msg.data).replyTo, encodeBatch({ seq: 0, workerId: WORKER, frames: [[F.Accepted, WORKER]] }));
     },
   });
@@ -117,7 +126,7 @@ t.test('an accept waiting unread behind the ingress\'s NATS backlog is taken, no
       onFailure: (error) => resolve(error.code ?? error.message),
     });
   });
-  t.equal(read, 600, 'the accept was read after the whole flood');
+  t.equal(read, 900, 'the accept was read after the whole flood');
   t.equal(outcome, 'accepted', 'the worker that accepted serves the response');
   t.equal(copies, 1, 'the job was published once: the timer waited for what NATS held for the ingress');
 });
