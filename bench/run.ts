@@ -31,10 +31,7 @@ function parseArgs(argv: string[]): Args {
     name: get('--name') ?? mode,
     peer: !argv.includes('--no-peer') && mode !== 'smoke',
     only: only ? new Set(only.split(',')) : null,
-    // One per core the gateway has (PIN.gateway: one), as the README advises an operator: on one core,
-    // a second worker costs more than it brings (alternating quick runs: 4.7 and 5.3 ms of CPU per 40 KB
-    // request with one, 6.0 with two).
-    workers: Number(get('--workers') ?? 1),
+    workers: Number(get('--workers') ?? 2),
     out: get('--out') ?? join(paths.ROOT, 'bench', 'results'),
   };
 }
