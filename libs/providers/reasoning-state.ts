@@ -26,11 +26,11 @@ export function isRouterHubState(value: unknown): boolean {
 const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 function parse(value: unknown): Record<string, unknown> | null {
-  if (typeof value !== 'string' || value === '' || !/^[A-Za-z0-9+/=]+$/.test(value)) return null;
+  if (typeof value !== 'string' || value === '') return null;
   // An upstream's own blob (OpenAI's encrypted reasoning, kilobytes per item of a Codex history) is
-  // base64 too: its first byte tells it is no JSON object, before decoding and parsing all of it.
+  // base64 too: its first byte tells it is no JSON object, before checking, decoding and parsing all of it.
   const first = Buffer.from(value.slice(0, 4), 'base64')[0];
-  if (first !== 0x7b && !JSON_SPACE.has(first)) return null;
+  if ((first !== 0x7b && !JSON_SPACE.has(first)) || !/^[A-Za-z0-9+/=]+$/.test(value)) return null;
   try {
     const doc = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as unknown;
     return doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;

@@ -11,6 +11,17 @@ export interface UpstreamRequest {
   body: string;
 }
 
+/**
+ * The bytes a request was parsed from, and its input items as parsed (before the worker's own
+ * edits): a family that forwards the request nearly as sent copies from them instead of serializing.
+ */
+export interface RequestSource {
+  bytes: Buffer;
+  input: readonly unknown[] | null;
+}
+
+export type SourcedUpstreamRequest = Omit<UpstreamRequest, 'body'> & { body: Buffer };
+
 /** What an upstream failure means for the client, and whether the next deployment should be tried. */
 export interface UpstreamFailure {
   error: ApiError;
@@ -58,6 +69,11 @@ export interface ProviderAdapter {
   readonly deploymentBoundState?: boolean;
   /** Pure: a Responses request to this family's HTTP request. */
   buildRequest(req: ResponsesRequest, deployment: Deployment, apiKey: string): UpstreamRequest;
+  /**
+   * Pure, for families that forward the request nearly as sent: what buildRequest sends, its body
+   * assembled from the bytes the request was parsed from; null when it cannot be.
+   */
+  buildRequestFromSource?(req: ResponsesRequest, deployment: Deployment, apiKey: string, source: RequestSource): SourcedUpstreamRequest | null;
   /** Pure, for families with an explicit prompt cache: the plan for a deployment that enables it, else null. */
   planContextCache?(req: ResponsesRequest, deployment: Deployment, apiKey: string): ContextCachePlan | null;
   /** The name of the cache a create call's answer body made, or null. */

@@ -196,8 +196,10 @@ export async function runJob(ctx: RunContext): Promise<void> {
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
 function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
-  const req = parseJsonBytes(ctx.job.body!) as ResponsesRequest;
+  const bytes = ctx.job.body!;
+  const req = parseJsonBytes(bytes) as ResponsesRequest;
   const adapter = adapters[deployment.provider];
+  const source = adapter.buildRequestFromSource ? { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), input: Array.isArray(req.input) ? req.input : null } : null;
   const tag = deploymentTag(deployment);
   // Reasoning another deployment made is unreadable here (another org): leave it out rather than be refused.
   if (Array.isArray(req.input)) {
@@ -210,7 +212,7 @@ function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { bui
   return {
     inputTokens: estimateInputTokens(req),
     builder: new OutputBuilder(ctx.out, `${ctx.job.id.slice(5)}_`, req.tools, adapter.deploymentBoundState ? tag : null),
-    upstream: contextCache ? null : asUpstream(adapter.buildRequest(req, deployment, apiKey)),
+    upstream: contextCache ? null : (source && adapter.buildRequestFromSource!(req, deployment, apiKey, source)) || asUpstream(adapter.buildRequest(req, deployment, apiKey)),
     contextCache,
   };
 }

@@ -2,13 +2,14 @@
 // compatible servers), `POST {base_url}/responses`.
 import type { ProviderAdapter } from '../types';
 import { mapError } from './errors';
-import { buildRequest } from './request';
+import { buildRequest, buildRequestFromSource } from './request';
 import { ResponsesStreamMapper } from './stream';
 
 export const openaiResponses: ProviderAdapter = {
   family: 'openai-responses',
   deploymentBoundState: true,
   buildRequest,
+  buildRequestFromSource,
   createStreamMapper: (out) => new ResponsesStreamMapper(out),
   mapError,
 };

@@ -3,8 +3,11 @@ import { createParser } from 'eventsource-parser';
 import { ResponseStream } from '../../protocol/sse';
 import { F, type Frame } from '../../wire/frames';
 import { openaiResponses } from './index';
-import { buildRequest } from './request';
-import { chunks, replay } from '../replay';
+import { buildRequest, buildRequestFromSource } from './request';
+import { chunks, codexRequest, replay } from '../replay';
+import { parseJsonBytes } from '../../protocol/json-bytes';
+import { keyOf, objectMembers, rootStart } from '../../protocol/json-ranges';
+import { encodeState, stateForDeployment, tagState } from '../reasoning-state';
 import type { ApiError, ResponsesRequest } from '../../protocol/types';
 
 const dep = { provider: 'openai-responses', base_url: 'https://api.example/v1/', model: 'gpt-5.3-codex' };
@@ -43,6 +46,93 @@ t.test('request: store:true keeps ids', async (t) => {
   const up = buildRequest({ model: 'm', store: true, input: [{ type: 'message', id: 'msg_1', role: 'user', content: 'hi' }] }, dep, '');
   t.equal(JSON.parse(up.body).input[0].id, 'msg_1');
   t.notOk(up.headers.authorization);
+});
+
+/**
+ * The request as the worker prepares it from `bytes` (parsed, its reasoning state sorted for the
+ * deployment tagged `tag`), sent both ways: spliced from the bytes, and serialized.
+ */
+function bothWays(bytes: Buffer, tag = 'dep1') {
+  const req = parseJsonBytes(bytes) as ResponsesRequest;
+  const source = { bytes, input: Array.isArray(req.input) ? req.input : null };
+  if (Array.isArray(req.input)) req.input = stateForDeployment(req.input, tag).input;
+  const spliced = buildRequestFromSource(req, dep, 'sk-up', source);
+  const serialized = buildRequest(req, dep, 'sk-up');
+  return { spliced, sent: spliced && JSON.parse(spliced.body.toString('utf8')), serialized: JSON.parse(serialized.body) as unknown, url: serialized.url, headers: serialized.headers };
+}
+
+/** JSON text of `v` with random spacing, keys sometimes written as \u escapes, and decoy duplicates JSON.parse overrides. */
+function hostileJson(v: unknown, rnd: (n: number) => number): string {
+  const ws = () => ['', ' ', '\n  ', '\t'][rnd(4)];
+  const key = (k: string) => (rnd(5) === 0 ? `"${[...k].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"` : JSON.stringify(k));
+  if (Array.isArray(v)) return `[${ws()}${v.map((x) => hostileJson(x, rnd)).join(`${ws()},${ws()}`)}${ws()}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v);
+    const members = entries.map(([k, x]) => `${key(k)}${ws()}:${ws()}${hostileJson(x, rnd)}`);
+    if (entries.length > 0 && rnd(3) === 0) members.unshift(`${key(entries[rnd(entries.length)][0])}:${JSON.stringify(['decoy', { id: 'x' }])}`);
+    return `{${ws()}${members.join(`,${ws()}`)}${ws()}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** A history item of a random kind, with text that has quotes, backslashes, brackets and non-ASCII in it. */
+function randomItem(i: number, rnd: (n: number) => number): unknown {
+  const text = ['plain', 'say "hi"', 'C:\\dir\\', '] } [ {', 'caf\u00e9 \u2019 \u2026 \ud83d\ude00', '\\"'][rnd(6)] + i;
+  switch (rnd(9)) {
+    case 0: return { type: 'message', id: `msg_${i}`, role: 'assistant', content: [{ type: 'output_text', text }] };
+    case 1: return { type: 'function_call', id: `fc_${i}`, call_id: `c${i}`, name: 'exec_command', arguments: JSON.stringify({ cmd: text }) };
+    case 2: return { type: 'function_call_output', call_id: `c${i}`, output: text };
+    case 3: return { type: 'reasoning', id: `rs_${i}`, summary: [{ type: 'summary_text', text }], encrypted_content: 'b3BhcXVl' };
+    case 4: return { type: 'reasoning', id: `rs_${i}`, summary: [], encrypted_content: encodeState('anthropic', { signature: text }) };
+    case 5: return { type: 'reasoning', id: `rs_${i}`, summary: [], encrypted_content: tagState(rnd(2) ? 'dep1' : 'other', 'blob') };
+    case 6: return { type: 'item_reference', id: `msg_${i}` };
+    case 7: return { role: 'user', content: text };
+    default: return { id: `msg_${i}`, type: 'message', role: 'user', content: [{ type: 'input_text', text }], ...(rnd(2) ? { id: `dup_${i}` } : {}) };
+  }
+}
+
+t.test('request from source: what the serialized request holds, from the bytes the client sent', async (t) => {
+  const codex = Buffer.from(JSON.stringify({ ...codexRequest(), stream: true }));
+  const { spliced, sent, serialized, url, headers } = bothWays(codex);
+  t.ok(spliced, 'a Codex request is spliced');
+  t.strictSame(sent, serialized);
+  t.equal(spliced!.url, url);
+  t.same(spliced!.headers, headers);
+
+  // A seeded generator (mulberry32): every run tries the same documents.
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  for (let doc = 0; doc < 300; doc++) {
+    const body: Record<string, unknown> = { model: 'openai/gpt-5.3-codex', instructions: 'Be terse \u2019', input: Array.from({ length: rnd(12) }, (_, i) => randomItem(i, rnd)) };
+    if (rnd(2)) body.store = rnd(2) === 0;
+    if (rnd(2)) body.client_metadata = { session_id: 's' };
+    if (rnd(2)) body.stream = false;
+    if (rnd(4) === 0) body.input = 'just text';
+    if (rnd(6) === 0) delete body.input;
+    if (rnd(2)) body.tools = [{ type: 'function', name: 'exec_command', parameters: { type: 'object', properties: { cmd: { type: 'string' } } } }];
+    const bytes = Buffer.from(hostileJson(body, rnd));
+    const { spliced, sent, serialized } = bothWays(bytes);
+    if (!spliced) {
+      t.fail(`not spliced: ${bytes}`);
+      continue;
+    }
+    if (!t.strictSame(sent, serialized, `document ${doc}`)) t.comment(bytes.toString());
+    // Of duplicate top-level keys only the one JSON.parse keeps is sent (a stricter parser upstream may refuse them).
+    const keys = objectMembers(spliced.body, rootStart(spliced.body)).map((m) => keyOf(spliced.body, m));
+    t.equal(new Set(keys).size, keys.length, `document ${doc}: no duplicate keys`);
+  }
+});
+
+t.test('request from source: bytes that are not UTF-8 are serialized (with U+FFFD), not forwarded as sent', async (t) => {
+  const bytes = Buffer.concat([Buffer.from('{"model":"m","input":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+  const { spliced, serialized } = bothWays(bytes);
+  t.equal(spliced, null);
+  t.match(serialized, { input: 'caf\ufffd' });
 });
 
 t.test('stream: text', async (t) => {
