@@ -75,8 +75,9 @@ export function withBodySize(target: Target, bytes: number): Target {
 
 /**
  * CPU per request of `target` at each body size, with each size's floor: open loop at `rate` for
- * 40 KB, slower for larger bodies (÷ √(size / 40 KB)) so that the gateway's core is not saturated
- * (a saturated core sheds requests and measures queueing, not cost). Each size is warmed up for
+ * 40 KB, slower for larger bodies (÷ ⁴√(size / 40 KB)) so that the gateway's core is not saturated
+ * (a saturated core sheds requests and measures queueing, not cost), but fast enough that the
+ * requests' CPU, not the processes' rate at rest, makes most of what is measured. Each size is warmed up for
  * `warmUpMs` first: bodies over NATS's max_payload take another path (the worker pulls them).
  */
 export async function bodySizeCurve(target: Target, profile: StreamProfile, baseRate: number, durationMs: number, idleMs: number, warmUpMs: number): Promise<CurvePoint[]> {
@@ -84,7 +85,7 @@ export async function bodySizeCurve(target: Target, profile: StreamProfile, base
   for (const [size, bytes] of Object.entries(BODY_SIZES) as Array<[BodySize, number]>) {
     const sized = withBodySize(target, bytes);
     const body = sized.request(profile).body;
-    const rate = Math.max(1, Math.round(baseRate / Math.sqrt(bytes / BODY_SIZES['40k'])));
+    const rate = Math.max(1, Math.round(baseRate / (bytes / BODY_SIZES['40k']) ** 0.25));
     console.log(`[bench] body-size curve, ${size} (${(body.length / 1024).toFixed(0)} KiB), ${rate} req/s for ${durationMs / 1000} s`);
     await warmUp(sized, [profile], warmUpMs);
     const measurement = await measureWithIdle(sized, profile, overheadLoad(rate, durationMs), idleMs);

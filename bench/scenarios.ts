@@ -71,7 +71,7 @@ export function planFor(mode: Mode): Plan {
         warmUpMs: 15_000,
         scaling: { workers: [1, 2, 4], concurrency: 256, durationMs: 10_000 },
         families: { concurrency: 64, durationMs: 8000, rate: 50, rateDurationMs: 8000 },
-        curve: { rate: 20, durationMs: 10_000, idleMs: 3000 },
+        curve: { rate: 20, durationMs: 20_000, idleMs: 10_000 },
         hopFloor: { samples: 500, intervalMs: 20 },
       };
   }
