@@ -11,6 +11,8 @@ t.test('members: keys as JSON.parse reads them, values to their exact end, whate
   t.same(members.map((m) => JSON.parse(`{${text(b, m)}}`)), members.map((m) => ({ [keyOf(b, m)]: JSON.parse(b.toString('utf8', m.valueStart, m.end)) })));
   t.ok(keyIs(b, members[6], 'id'), 'an escaped key is still the key');
   t.notOk(keyIs(b, members[0], 'id'));
+  const similar = Buffer.from('{"ix":1,"idd":2,"i\u0064x":3,"\u00efd":4}');
+  t.same(objectMembers(similar, 0).map((m) => keyIs(similar, m, 'id')), [false, false, false, false], 'same length, longer, escaped other, non-ASCII');
   t.same(objectMembers(Buffer.from('{ }'), 0), []);
 });
 

@@ -74,15 +74,15 @@ export function keyOf(b: Buffer, m: Member): string {
   return b.toString('latin1', m.start + 1, end - 1);
 }
 
-/** Whether the member's key is `key` (ASCII), without building a string for keys written plainly. */
+/** Whether the member's key is `key` (ASCII), without building a string for a key written plainly. */
 export function keyIs(b: Buffer, m: Member, key: string): boolean {
-  if (m.keyEnd - m.start === key.length + 2) {
-    let i = 0;
-    while (i < key.length && b[m.start + 1 + i] === key.charCodeAt(i)) i++;
-    if (i === key.length) return true;
-  }
+  const from = m.start + 1;
+  const to = m.keyEnd - 1;
   // Written with escapes (`"\u0069d"`), it may still be the same key.
-  return b.indexOf(BACKSLASH, m.start) < m.keyEnd && keyOf(b, m) === key;
+  for (let i = from; i < to; i++) if (b[i] === BACKSLASH) return keyOf(b, m) === key;
+  if (to - from !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (b[from + i] !== key.charCodeAt(i)) return false;
+  return true;
 }
 
 /** The first value of the document (after any leading space). */
