@@ -1,5 +1,8 @@
 import t from 'tap';
-import { arrayElements, keyIs, keyOf, objectMembers, rootStart, Splice } from './json-ranges';
+import { arrayRanges, Edits, keyIs, keyOf, objectRanges, rootStart } from './json-ranges';
+
+const objectMembers = (b: Buffer, i: number) => objectRanges(b, i).members;
+const arrayElements = (b: Buffer, i: number) => arrayRanges(b, i).elements;
 
 const text = (b: Buffer, s: { start: number; end: number }) => b.toString('utf8', s.start, s.end);
 
@@ -16,6 +19,17 @@ t.test('members: keys as JSON.parse reads them, values to their exact end, whate
   t.same(objectMembers(Buffer.from('{ }'), 0), []);
 });
 
+t.test('expanded: the elements of an array member, and their members, come from the same pass', async (t) => {
+  const b = Buffer.from('{"input": [ {"id":"a","x":[1]} , "s", {"id":"b"} ], "n": 1, "other": [{"y":2}]}');
+  const { members, end } = objectRanges(b, 0, (m) => keyIs(b, m, 'input'));
+  t.equal(end, b.length);
+  t.same(members.map((m) => JSON.parse(b.toString('utf8', m.valueStart, m.end))), [JSON.parse(b.toString()).input, 1, [{ y: 2 }]]);
+  const items = members[0].elements!;
+  t.same(items.map((e) => JSON.parse(text(b, e))), [{ id: 'a', x: [1] }, 's', { id: 'b' }]);
+  t.same(items.map((e) => e.members?.map((m) => keyOf(b, m))), [['id', 'x'], undefined, ['id']]);
+  t.equal(members[2].elements, undefined, 'only the members asked for');
+});
+
 t.test('strings: a quote after an even run of backslashes closes the string, after an odd run it does not', async (t) => {
   const b = Buffer.from('["a\\\\","b\\\\\\"c",  "\\\\\\\\"]');
   const spans = arrayElements(b, 0);
@@ -24,10 +38,20 @@ t.test('strings: a quote after an even run of backslashes closes the string, aft
   t.throws(() => arrayElements(Buffer.from('["open'), 0), SyntaxError);
 });
 
-t.test('splice: adjacent entries copy as one run, others are joined by a comma', async (t) => {
-  const b = Buffer.from('[1, 2, 3,4]');
+t.test('edits: entries replaced or removed with the comma that joined them, whichever end of the list', async (t) => {
+  const b = Buffer.from('[1, 2, 3,4 ,5]');
   const spans = arrayElements(b, 0);
-  const out = new Splice(b).text('[');
-  out.entry(spans[0], 0, true).entry(spans[1], 1, false).entry(spans[3], 3, false).entry('"x"', -1, false);
-  t.equal(out.text(']').bytes().toString(), '[1, 2,4,"x"]');
+  const run = (...ranges: Array<[number, number, string?]>) => {
+    const edits = new Edits(b);
+    for (const [a, z, text] of ranges) edits.replaceEntries(spans, a, z, text);
+    return JSON.parse(edits.bytes().toString()) as unknown;
+  };
+  t.same(run([0, 0]), [2, 3, 4, 5]);
+  t.same(run([1, 2]), [1, 4, 5]);
+  t.same(run([3, 4]), [1, 2, 3]);
+  t.same(run([0, 4]), []);
+  t.same(run([0, 0], [4, 4]), [2, 3, 4]);
+  t.same(run([1, 1, '"x","y"'], [3, 4]), [1, 'x', 'y', 3]);
+  t.equal(new Edits(b).replace(1, 1, '0,').bytes().toString(), '[0,1, 2, 3,4 ,5]', 'an insertion');
+  t.throws(() => new Edits(b).replace(3, 5).replace(4, 6), RangeError, 'edits overlap');
 });

@@ -16,7 +16,15 @@ const CLOSE_ARRAY = 0x5d;
 export interface Span { start: number; end: number }
 
 /** An object member: its bytes from the key's opening quote to the value's end (keyOf reads the key). */
-export interface Member extends Span { keyEnd: number; valueStart: number }
+export interface Member extends Span {
+  keyEnd: number;
+  valueStart: number;
+  /** The elements of its array value, when objectRanges was asked to expand it. */
+  elements?: Element[];
+}
+
+/** An array element; an object's members when arrayRanges was asked for them. */
+export interface Element extends Span { members?: Member[] }
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -90,86 +98,118 @@ export function rootStart(b: Buffer): number {
   return skipSpace(b, 0);
 }
 
-/** The members of the object whose `{` is at `i`, in the order written (duplicate keys included). */
-export function objectMembers(b: Buffer, i: number): Member[] {
+/**
+ * The members of the object whose `{` is at `i`, in the order written (duplicate keys included),
+ * and where it ends. A member for which `expand` is true and whose value is an array gets that
+ * array's elements, each object among them with its members: one pass over the bytes finds them all.
+ */
+export function objectRanges(b: Buffer, i: number, expand?: (m: Member) => boolean): { members: Member[]; end: number } {
   if (b[i] !== OPEN_OBJECT) throw new SyntaxError(`no object at byte ${i}`);
-  const out: Member[] = [];
+  const members: Member[] = [];
   i = skipSpace(b, i + 1);
-  if (b[i] === CLOSE_OBJECT) return out;
+  if (b[i] === CLOSE_OBJECT) return { members, end: i + 1 };
   for (;;) {
     const start = i;
     const keyEnd = stringEnd(b, start);
     const valueStart = skipSpace(b, skipSpace(b, keyEnd) + 1); // past the ':'
-    const end = valueEnd(b, valueStart);
-    out.push({ start, keyEnd, valueStart, end });
-    i = skipSpace(b, end);
-    if (b[i] !== COMMA) return out;
+    const m: Member = { start, keyEnd, valueStart, end: valueStart };
+    if (b[valueStart] === OPEN_ARRAY && expand?.(m)) {
+      const array = arrayRanges(b, valueStart, true);
+      m.elements = array.elements;
+      m.end = array.end;
+    } else m.end = valueEnd(b, valueStart);
+    members.push(m);
+    i = skipSpace(b, m.end);
+    if (b[i] !== COMMA) return { members, end: i + 1 };
     i = skipSpace(b, i + 1);
   }
 }
 
-/** The elements of the array whose `[` is at `i`. */
-export function arrayElements(b: Buffer, i: number): Span[] {
+/** The elements of the array whose `[` is at `i`, and where it ends; with `objects`, each object's members. */
+export function arrayRanges(b: Buffer, i: number, objects = false): { elements: Element[]; end: number } {
   if (b[i] !== OPEN_ARRAY) throw new SyntaxError(`no array at byte ${i}`);
-  const out: Span[] = [];
+  const elements: Element[] = [];
   i = skipSpace(b, i + 1);
-  if (b[i] === CLOSE_ARRAY) return out;
+  if (b[i] === CLOSE_ARRAY) return { elements, end: i + 1 };
   for (;;) {
-    const end = valueEnd(b, i);
-    out.push({ start: i, end });
-    i = skipSpace(b, end);
-    if (b[i] !== COMMA) return out;
+    let element: Element;
+    if (objects && b[i] === OPEN_OBJECT) {
+      const object = objectRanges(b, i);
+      element = { start: i, end: object.end, members: object.members };
+    } else element = { start: i, end: valueEnd(b, i) };
+    elements.push(element);
+    i = skipSpace(b, element.end);
+    if (b[i] !== COMMA) return { elements, end: i + 1 };
     i = skipSpace(b, i + 1);
   }
 }
-
-const LITERALS = new Map([',', '{', '}', '[', ']'].map((s) => [s, Buffer.from(s)]));
 
 /**
- * Bytes assembled from spans of a source and literal text. Entries of one list (an object's members,
- * an array's elements) are joined by commas; a run of entries adjacent in the source is copied as
- * one (between two of them lie only a comma and space), so a body with a few cuts is a few copies.
+ * The source with some of its bytes replaced, added in source order (none overlapping): the result
+ * is one copy per edit, however many members and items lie between them.
  */
-export class Splice {
-  private readonly parts: Buffer[] = [];
-  private length = 0;
-  private run: { start: number; end: number; index: number } | null = null;
+export class Edits {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly texts: Array<Buffer | null> = [];
+  private last = 0;
 
   constructor(private readonly source: Buffer) {}
 
-  text(s: string): this {
-    this.close();
-    this.push(LITERALS.get(s) ?? Buffer.from(s));
+  /** Source bytes [start, end) become `text` (none: they are cut; start = end: it is inserted). */
+  replace(start: number, end: number, text?: string): this {
+    if (start < this.last || end < start) throw new RangeError(`edit [${start}, ${end}) after one that ended at ${this.last}`);
+    this.starts.push(start);
+    this.ends.push(end);
+    this.texts.push(text ? Buffer.from(text) : null);
+    this.last = end;
     return this;
   }
 
-  /** Entry `index` of a list, from the source (a Span) or as text; `first` when it opens the list. */
-  entry(value: Span | string, index: number, first: boolean): this {
-    if (typeof value !== 'string' && this.run && !first && index === this.run.index + 1) {
-      this.run.end = value.end;
-      this.run.index = index;
-      return this;
+  /**
+   * Entries a..b of one list (an object's members, an array's elements) become `text` (entries of
+   * that list, comma-joined), or without it go, with the comma that joined them to the rest.
+   */
+  replaceEntries(entries: readonly Span[], a: number, b: number, text?: string): this {
+    if (text) return this.replace(entries[a].start, entries[b].end, text);
+    // Up to the next entry (the comma after b goes too); at the end of the list, the comma before a.
+    if (b + 1 < entries.length) return this.replace(entries[a].start, entries[b + 1].start);
+    return this.replace(a > 0 ? entries[a - 1].end : entries[a].start, entries[b].end);
+  }
+
+  /**
+   * Edits one list (an object's members, an array's elements) in order: each run of entries that
+   * `removed` names becomes what `replacement` gives for its first index, or goes; `kept` may edit
+   * inside each other entry.
+   */
+  editList(entries: readonly Span[], removed: (i: number) => boolean, kept?: (i: number) => void, replacement?: (first: number) => string | undefined): this {
+    for (let a = 0; a < entries.length; a++) {
+      if (!removed(a)) {
+        kept?.(a);
+        continue;
+      }
+      let b = a;
+      while (b + 1 < entries.length && removed(b + 1)) b++;
+      this.replaceEntries(entries, a, b, replacement?.(a));
+      a = b;
     }
-    if (!first) this.text(',');
-    if (typeof value === 'string') return this.text(value);
-    this.close();
-    this.run = { start: value.start, end: value.end, index };
     return this;
   }
 
   bytes(): Buffer {
-    this.close();
-    return Buffer.concat(this.parts, this.length);
-  }
-
-  private close(): void {
-    if (!this.run) return;
-    this.push(this.source.subarray(this.run.start, this.run.end));
-    this.run = null;
-  }
-
-  private push(part: Buffer): void {
-    this.parts.push(part);
-    this.length += part.byteLength;
+    const { source, starts, ends, texts } = this;
+    let length = source.length;
+    for (let i = 0; i < starts.length; i++) length += (texts[i]?.length ?? 0) - (ends[i] - starts[i]);
+    const out = Buffer.allocUnsafe(length);
+    let from = 0;
+    let at = 0;
+    for (let i = 0; i < starts.length; i++) {
+      at += source.copy(out, at, from, starts[i]);
+      const text = texts[i];
+      if (text) at += text.copy(out, at);
+      from = ends[i];
+    }
+    source.copy(out, at, from);
+    return out;
   }
 }

@@ -6,7 +6,7 @@ import { openaiResponses } from './index';
 import { buildRequest, buildRequestFromSource } from './request';
 import { chunks, codexRequest, replay } from '../replay';
 import { parseJsonBytes } from '../../protocol/json-bytes';
-import { keyOf, objectMembers, rootStart } from '../../protocol/json-ranges';
+import { keyOf, objectRanges, rootStart } from '../../protocol/json-ranges';
 import { encodeState, stateForDeployment, tagState } from '../reasoning-state';
 import type { ApiError, ResponsesRequest } from '../../protocol/types';
 
@@ -123,7 +123,7 @@ t.test('request from source: what the serialized request holds, from the bytes t
     }
     if (!t.strictSame(sent, serialized, `document ${doc}`)) t.comment(bytes.toString());
     // Of duplicate top-level keys only the one JSON.parse keeps is sent (a stricter parser upstream may refuse them).
-    const keys = objectMembers(spliced.body, rootStart(spliced.body)).map((m) => keyOf(spliced.body, m));
+    const keys = objectRanges(spliced.body, rootStart(spliced.body)).members.map((m) => keyOf(spliced.body, m));
     t.equal(new Set(keys).size, keys.length, `document ${doc}: no duplicate keys`);
   }
 });

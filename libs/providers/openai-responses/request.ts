@@ -2,7 +2,7 @@
 // is the client's own bytes with those fixes spliced in (forwardBody) when they allow it: a late
 // Codex turn is megabytes, and serializing it again costs more than every other step of a request.
 import { isUtf8 } from 'node:buffer';
-import { arrayElements, keyIs, keyOf, objectMembers, rootStart, Splice } from '../../protocol/json-ranges';
+import { Edits, keyIs, keyOf, objectRanges, rootStart, type Element } from '../../protocol/json-ranges';
 import type { InputItem, ReasoningItem, ResponsesRequest } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
 import { isRouterHubState } from '../reasoning-state';
@@ -63,56 +63,56 @@ function target(deployment: Deployment, apiKey: string): Omit<UpstreamRequest, '
 }
 
 /**
- * What toResponsesUpstream serializes, as bytes assembled from the client's: its members and input
- * items copied as sent, `id`s cut out of items, model and stream replaced, client_metadata left out.
- * Items the worker changed (not in `source.input`) are serialized. Duplicate keys inside an item
- * pass as sent (a JSON parser reads the last, as RouterHub's did). Null when the bytes are not
- * valid UTF-8 (serializing replaces what is invalid) or do not hold the input that was parsed.
+ * What toResponsesUpstream serializes, as the client's bytes with a few edits: `id`s cut out of
+ * items, model and stream replaced, client_metadata and earlier duplicates of top-level keys cut,
+ * the reasoning forwardedItems leaves out cut, and the items the worker rewrote (not in
+ * `source.input`) serialized in place of theirs. Duplicate keys inside an item pass as sent (a JSON
+ * parser reads the last, as RouterHub's did). Null when the bytes are not valid UTF-8 (serializing
+ * replaces what is invalid) or do not hold the input that was parsed, item for item.
  */
 export function forwardBody(req: ResponsesRequest, deployment: Deployment, source: RequestSource): Buffer | null {
   const { bytes } = source;
   if (!isUtf8(bytes)) return null;
-  const members = objectMembers(bytes, rootStart(bytes));
-  // JSON.parse keeps the last of duplicate top-level keys: so does the copy, and sends no other.
+  const root = rootStart(bytes);
+  const { members } = objectRanges(bytes, root, (m) => keyIs(bytes, m, 'input'));
   const keys = members.map((m) => keyOf(bytes, m));
+  // JSON.parse keeps the last of duplicate keys: so does the copy, and sends no other.
   const last = new Map<string, number>();
   keys.forEach((key, i) => last.set(key, i));
-  const out = new Splice(bytes).text('{');
-  let first = true;
-  members.forEach((m, i) => {
-    if (last.get(keys[i]) !== i || REPLACED.has(keys[i])) return;
-    out.entry(m, i, first);
-    first = false;
+  const input = last.get('input') ?? -1;
+  const items = Array.isArray(req.input) ? req.input : null;
+  const spans = input >= 0 ? members[input].elements : undefined;
+  if (items && (!spans || spans.length !== source.input?.length)) return null;
+  const cut = (i: number) => last.get(keys[i]) !== i || (REPLACED.has(keys[i]) && i !== input);
+  const kept = members.filter((_, i) => !cut(i)).length;
+  const edits = new Edits(bytes).replace(root + 1, root + 1, `"model":${JSON.stringify(deployment.model)},"stream":true${kept > 0 ? ',' : ''}`);
+  edits.editList(members, cut, (i) => {
+    if (i === input && items) editItems(edits, bytes, spans!, source.input!, items, !keepsIds(req));
   });
-  out.entry(`"model":${JSON.stringify(deployment.model)},"stream":true`, -1, first);
-  const input = last.has('input') ? members[last.get('input')!] : null;
-  const items = req.input;
-  if (input && !Array.isArray(items)) out.entry(input, -1, false);
-  else if (input && Array.isArray(items)) {
-    const spans = arrayElements(bytes, input.valueStart);
-    if (!source.input || spans.length !== source.input.length) return null;
-    // Where each item the client sent sits; an item is copied with its neighbours when they are its
-    // neighbours in the source too (by source index).
-    const sent = new Map<unknown, number>(source.input.map((item, i) => [item, i]));
-    out.text(',"input":[');
-    const strip = !keepsIds(req);
-    forwardedItems(items).forEach((item, i) => {
-      const at = sent.get(item) ?? -1;
-      if (at < 0) out.entry(JSON.stringify(strip ? stripId(item) : item), at, i === 0);
-      else if (!strip || !losesId(item)) out.entry(spans[at], at, i === 0);
-      else {
-        out.entry('{', at, i === 0);
-        const span = spans[at];
-        let firstMember = true;
-        objectMembers(bytes, span.start).forEach((m, k) => {
-          if (keyIs(bytes, m, 'id')) return;
-          out.entry(m, k, firstMember);
-          firstMember = false;
-        });
-        out.text('}');
-      }
-    });
-    out.text(']');
+  return edits.bytes();
+}
+
+/** The edits of the input array: `spans` where the items `sent` sit, `items` what goes upstream. */
+function editItems(edits: Edits, bytes: Buffer, spans: Element[], sent: readonly unknown[], items: InputItem[], strip: boolean): void {
+  const index = new Map<unknown, number>(sent.map((item, i) => [item, i]));
+  // Which items the client sent go as they are; the items that replace the others, by the first
+  // index of the run they replace (an item rewritten by the worker keeps its place among them).
+  const keep = new Uint8Array(sent.length);
+  const replacing = new Map<number, string[]>();
+  let next = 0;
+  for (const item of forwardedItems(items)) {
+    const i = index.get(item);
+    if (i !== undefined) {
+      keep[i] = 1;
+      next = i + 1;
+    } else {
+      const texts = replacing.get(next) ?? [];
+      texts.push(JSON.stringify(strip ? stripId(item) : item));
+      replacing.set(next, texts);
+    }
   }
-  return out.text('}').bytes();
+  edits.editList(spans, (i) => !keep[i], (i) => {
+    const members = spans[i].members;
+    if (strip && members && losesId(sent[i] as InputItem)) edits.editList(members, (k) => keyIs(bytes, members[k], 'id'));
+  }, (first) => replacing.get(first)?.join(','));
 }
