@@ -54,6 +54,14 @@ export function deploymentTagOf(value: unknown): string | null {
   return typeof value === 'string' ? TAGGED.exec(value)?.[1] ?? null : null;
 }
 
+/** Each item stateForDeployment unwrapped → the item it was made from. */
+const unwrapped = new WeakMap<object, object>();
+
+/** The item `item` was unwrapped from (its `encrypted_content` with the tag in front), if it was. */
+export function unwrappedFrom(item: object): object | undefined {
+  return unwrapped.get(item);
+}
+
 /**
  * The input a deployment tagged `tag` may receive: its own tagged reasoning unwrapped, other
  * deployments' tagged reasoning items dropped (counted in `dropped`), everything else untouched.
@@ -69,8 +77,11 @@ export function stateForDeployment<T extends { type?: string; encrypted_content?
       continue;
     }
     changed = true;
-    if (m[1] === tag) out.push({ ...item, encrypted_content: m[2] });
-    else dropped++;
+    if (m[1] === tag) {
+      const own = { ...item, encrypted_content: m[2] };
+      unwrapped.set(own, item);
+      out.push(own);
+    } else dropped++;
   }
   return { input: changed ? out : input, dropped };
 }

@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { Edits, keyIs, keyOf, objectRanges, rootStart, type Element } from '../../protocol/json-ranges';
 import type { InputItem, ReasoningItem, ResponsesRequest } from '../../protocol/types';
 import type { Deployment } from '../../routing/catalog';
-import { isRouterHubState } from '../reasoning-state';
+import { isRouterHubState, unwrappedFrom } from '../reasoning-state';
 import { openaiSdkVersion, streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { RequestSource, SourcedUpstreamRequest, UpstreamRequest } from '../types';
 
@@ -95,15 +95,21 @@ export function forwardBody(req: ResponsesRequest, deployment: Deployment, sourc
 /** The edits of the input array: `spans` where the items `sent` sit, `items` what goes upstream. */
 function editItems(edits: Edits, bytes: Buffer, spans: Element[], sent: readonly unknown[], items: InputItem[], strip: boolean): void {
   const index = new Map<unknown, number>(sent.map((item, i) => [item, i]));
-  // Which items the client sent go as they are; the items that replace the others, by the first
-  // index of the run they replace (an item rewritten by the worker keeps its place among them).
+  // Which items the client sent go as they are, or with the deployment tag cut from the front of
+  // their encrypted_content (where the bytes have it as written, the member JSON.parse kept); the
+  // items that replace the others, by the first index of the run they replace (an item rewritten
+  // by the worker keeps its place among them).
   const keep = new Uint8Array(sent.length);
+  const tagCut = new Map<number, { at: number; bytes: number }>();
   const replacing = new Map<number, string[]>();
   let next = 0;
   for (const item of forwardedItems(items)) {
-    const i = index.get(item);
-    if (i !== undefined) {
+    let i = index.get(item);
+    const from = i === undefined ? unwrappedFrom(item) : undefined;
+    const cut = from && (i = index.get(from)) !== undefined ? tagInBytes(bytes, spans[i], from as ReasoningItem, item as ReasoningItem) : null;
+    if (i !== undefined && (!from || cut)) {
       keep[i] = 1;
+      if (cut) tagCut.set(i, cut);
       next = i + 1;
     } else {
       const texts = replacing.get(next) ?? [];
@@ -113,6 +119,29 @@ function editItems(edits: Edits, bytes: Buffer, spans: Element[], sent: readonly
   }
   edits.editList(spans, (i) => !keep[i], (i) => {
     const members = spans[i].members;
-    if (strip && members && losesId(sent[i] as InputItem)) edits.editList(members, (k) => keyIs(bytes, members[k], 'id'));
+    const cut = tagCut.get(i);
+    const id = strip && losesId(sent[i] as InputItem);
+    if (!members || (!id && !cut)) return;
+    edits.editList(members, (k) => id && keyIs(bytes, members[k], 'id'), (k) => {
+      if (cut && members[k].valueStart + 1 === cut.at) edits.replace(cut.at, cut.at + cut.bytes);
+    });
   }, (first) => replacing.get(first)?.join(','));
+}
+
+/**
+ * Where the tag stateForDeployment removed sits in `span` (the item it unwrapped, `from`): the
+ * start of the last encrypted_content value, when the bytes hold it as plain ASCII; else null.
+ */
+function tagInBytes(bytes: Buffer, span: Element, from: ReasoningItem, own: ReasoningItem): { at: number; bytes: number } | null {
+  const sentState = from.encrypted_content;
+  const ownState = own.encrypted_content;
+  const members = span.members;
+  if (typeof sentState !== 'string' || typeof ownState !== 'string' || !members) return null;
+  const tag = sentState.slice(0, sentState.length - ownState.length);
+  let last = members.length - 1;
+  while (last >= 0 && !keyIs(bytes, members[last], 'encrypted_content')) last--;
+  if (last < 0) return null;
+  const at = members[last].valueStart + 1;
+  for (let k = 0; k < tag.length; k++) if (bytes[at + k] !== tag.charCodeAt(k)) return null;
+  return { at, bytes: tag.length };
 }
