@@ -136,7 +136,7 @@ function tagInBytes(bytes: Buffer, span: Element, from: ReasoningItem, own: Reas
   const sentState = from.encrypted_content;
   const ownState = own.encrypted_content;
   const members = span.members;
-  if (typeof sentState !== 'string' || typeof ownState !== 'string' || !members) return null;
+  if (typeof sentState !== 'string' || typeof ownState !== 'string' || !members || !sentState.endsWith(ownState)) return null;
   const tag = sentState.slice(0, sentState.length - ownState.length);
   let last = members.length - 1;
   while (last >= 0 && !keyIs(bytes, members[last], 'encrypted_content')) last--;
