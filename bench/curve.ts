@@ -77,8 +77,9 @@ export function withBodySize(target: Target, bytes: number): Target {
  * CPU per request of `target` at each body size, with each size's floor: open loop at `rate` for
  * 40 KB, slower for larger bodies (÷ ⁴√(size / 40 KB)) so that the gateway's core is not saturated
  * (a saturated core sheds requests and measures queueing, not cost), but fast enough that the
- * requests' CPU, not the processes' rate at rest, makes most of what is measured. Each size is warmed up for
- * `warmUpMs` first: bodies over NATS's max_payload take another path (the worker pulls them).
+ * requests' CPU, not the processes' rate at rest, makes most of what is measured. Each size is
+ * warmed up for `warmUpMs` first: bodies over NATS's max_payload take another path (the worker
+ * pulls them).
  */
 export async function bodySizeCurve(target: Target, profile: StreamProfile, baseRate: number, durationMs: number, idleMs: number, warmUpMs: number): Promise<CurvePoint[]> {
   const points: CurvePoint[] = [];
