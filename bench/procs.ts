@@ -92,14 +92,16 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-export interface ProcUsage { cpuPercent: number; cpuSec: number; rssStartMiB: number; rssPeakMiB: number; rssEndMiB: number }
+/** `rssHeldMiB`: the RSS at `heldAtMs` after the start, when one was asked for (the fleet rows: every stream open). */
+export interface ProcUsage { cpuPercent: number; cpuSec: number; rssStartMiB: number; rssPeakMiB: number; rssEndMiB: number; rssHeldMiB?: number }
 
-/** Samples CPU and RSS of named pids every 500 ms until stopped. */
-export function sampleProcs(pids: Record<string, number>): { stop(): Record<string, ProcUsage> } {
+/** Samples CPU and RSS of named pids every 500 ms until stopped, and the RSS once at `heldAtMs`. */
+export function sampleProcs(pids: Record<string, number>, heldAtMs?: number): { stop(): Record<string, ProcUsage> } {
   const t0 = performance.now();
   const start: Record<string, number> = {};
   const peak: Record<string, number> = {};
   const rss0: Record<string, number> = {};
+  const held: Record<string, number> = {};
   const read = (pid: number, f: (pid: number) => number) => {
     try {
       return f(pid);
@@ -114,15 +116,20 @@ export function sampleProcs(pids: Record<string, number>): { stop(): Record<stri
   const timer = setInterval(() => {
     for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], read(pid, rssBytes));
   }, 500);
+  const mark = heldAtMs === undefined ? undefined : setTimeout(() => {
+    for (const [name, pid] of Object.entries(pids)) held[name] = read(pid, rssBytes);
+  }, heldAtMs);
   return {
     stop() {
       clearInterval(timer);
+      clearTimeout(mark);
       const secs = (performance.now() - t0) / 1000;
       const out: Record<string, ProcUsage> = {};
       for (const [name, pid] of Object.entries(pids)) {
         const cpuSec = (read(pid, cpuTicks) - start[name]) / TICKS;
         const rss = read(pid, rssBytes);
         out[name] = { cpuPercent: (100 * cpuSec) / secs, cpuSec, rssStartMiB: rss0[name] / 2 ** 20, rssPeakMiB: Math.max(peak[name], rss) / 2 ** 20, rssEndMiB: rss / 2 ** 20 };
+        if (name in held) out[name].rssHeldMiB = held[name] / 2 ** 20;
       }
       return out;
     },

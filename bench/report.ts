@@ -49,8 +49,15 @@ export interface Summary {
   fleet_5k_completed_ratio: number | null;
   fleet_ramp_ttft_p50_ratio: number | null;
   fleet_10k_completed: number | null;
+  /** (peak RSS − RSS before) / streams, the peak over the whole row: what an operator provisions. */
   ingress_kib_per_stream: number | null;
   worker_kib_per_stream: number | null;
+  /**
+   * (RSS while every stream is open − RSS before) / streams: what the streams hold. The peak comes
+   * later, as the streams end: their state is garbage the heap grows around until a full GC.
+   */
+  ingress_kib_per_stream_held: number | null;
+  worker_kib_per_stream_held: number | null;
   throughput_256_vs_direct: number | null;
   throughput_256_vs_peer: number | null;
 }
@@ -73,6 +80,8 @@ const TARGETS: Array<{ key: keyof Summary; size?: BodySize; what: string; target
   { key: 'fleet_10k_completed', what: 'fleet 10k × 3 tok/s: completed', target: '10000', met: (s) => at(s.fleet_10k_completed, (v) => v >= 10_000) },
   { key: 'ingress_kib_per_stream', what: 'ingress KiB per held stream', target: '≤ 30', met: (s) => at(s.ingress_kib_per_stream, (v) => v <= 30) },
   { key: 'worker_kib_per_stream', what: 'workers KiB per held stream', target: '≤ 30', met: (s) => at(s.worker_kib_per_stream, (v) => v <= 30) },
+  { key: 'ingress_kib_per_stream_held', what: 'the same, ingress, from the RSS while every stream is open instead of the peak', target: 'reference', met: () => null },
+  { key: 'worker_kib_per_stream_held', what: 'the same, workers, while every stream is open', target: 'reference', met: () => null },
   { key: 'throughput_256_vs_direct', what: 'throughput at 256 streams vs direct', target: '≥ 1.0', met: (s) => at(s.throughput_256_vs_direct, (v) => v >= 1) },
   { key: 'throughput_256_vs_peer', what: 'throughput at 256 streams vs peer', target: '≥ 3×', met: (s) => at(s.throughput_256_vs_peer, (v) => v >= 3) },
 ];
@@ -89,8 +98,11 @@ const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 
 const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(0)}%` : 'n/a');
 const ms = (n: number) => n.toFixed(2);
 const ok = (m: Measurement | undefined) => (m ? `${m.load.completed}/${m.load.requests}` : '–');
+/** `held` is NaN when the run did not read the RSS while the streams were held. */
 const sumProcs = (p: Record<string, ProcUsage>, prefix: string) =>
-  Object.entries(p).filter(([n]) => n.startsWith(prefix)).reduce((a, [, u]) => ({ cpu: a.cpu + u.cpuPercent, rss: a.rss + u.rssPeakMiB, rss0: a.rss0 + u.rssStartMiB }), { cpu: 0, rss: 0, rss0: 0 });
+  Object.entries(p).filter(([n]) => n.startsWith(prefix)).reduce((a, [, u]) => ({ cpu: a.cpu + u.cpuPercent, rss: a.rss + u.rssPeakMiB, rss0: a.rss0 + u.rssStartMiB, held: a.held + (u.rssHeldMiB ?? NaN) }), { cpu: 0, rss: 0, rss0: 0, held: 0 });
+/** KiB per stream above the RSS before the row, from `rss` (the peak or the held reading). */
+const perStreamKib = (rss: number, rss0: number, streams: number) => (1024 * (rss - rss0)) / streams;
 
 /** The summary of `r`, from what its scenarios measured. */
 export function summarize(r: BenchResults): Summary {
@@ -107,10 +119,11 @@ export function summarize(r: BenchResults): Summary {
   const fleet10k = r.fleet.find((f) => f.streams === 10_000 && f.profile.rate === 3);
   // Memory per held stream from the most streams held (the 10k row in a full run).
   const held = [...r.fleet].sort((a, b) => a.streams - b.streams).at(-1);
-  const perStream = (prefix: string) => {
+  const perStream = (prefix: string, which: 'rss' | 'held') => {
     if (!held) return null;
     const u = sumProcs(held.measurement.procs, prefix);
-    return round((1024 * (u.rss - u.rss0)) / held.streams, 1);
+    const v = perStreamKib(u[which], u.rss0, held.streams);
+    return Number.isNaN(v) ? null : round(v, 1);
   };
   const row256 = r.throughput.find((t) => t.concurrency === 256);
   const tps = (t: TargetName) => (row256 ? of(row256.measurements, t)?.load.tokensPerSec ?? null : null);
@@ -129,8 +142,10 @@ export function summarize(r: BenchResults): Summary {
     fleet_5k_completed_ratio: fleet5k ? ratio(fleet5k.measurement.load.completed, fleet5k.direct.load.completed) : null,
     fleet_ramp_ttft_p50_ratio: fleet5k?.measurement.load.ttftMs.n && fleet5k.direct.load.ttftMs.n ? ratio(fleet5k.measurement.load.ttftMs.p50, fleet5k.direct.load.ttftMs.p50) : null,
     fleet_10k_completed: fleet10k ? fleet10k.measurement.load.completed : null,
-    ingress_kib_per_stream: perStream('ingress'),
-    worker_kib_per_stream: perStream('worker'),
+    ingress_kib_per_stream: perStream('ingress', 'rss'),
+    worker_kib_per_stream: perStream('worker', 'rss'),
+    ingress_kib_per_stream_held: perStream('ingress', 'held'),
+    worker_kib_per_stream_held: perStream('worker', 'held'),
     throughput_256_vs_direct: ratio(tps('routerhub'), tps('direct')),
     throughput_256_vs_peer: ratio(tps('routerhub'), tps('peer')),
   };
@@ -222,15 +237,16 @@ export function markdown(r: BenchResults): string {
   }
   if (r.fleet.length) {
     L.push('## Fleet scale: many slow streams on one ingress', '');
-    L.push('Each row: `streams` concurrent streams of `tokens` tokens at `tok/s per stream` (3-token deltas), opened at `opened/s`, first straight at the upstream (direct), then through a fresh RouterHub. "ok" counts streams that delivered every token and ended in `response.completed` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams.', '');
-    L.push('| streams | tokens | tok/s per stream | opened/s | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream | workers CPU | workers RSS MiB | workers KiB/stream | NATS CPU | Redis CPU |');
+    L.push('Each row: `streams` concurrent streams of `tokens` tokens at `tok/s per stream` (3-token deltas), opened at `opened/s`, first straight at the upstream (direct), then through a fresh RouterHub. "ok" counts streams that delivered every token and ended in `response.completed` (a load generator that falls behind its ramp opens fewer than asked). CPU is % of one core over the whole run; RSS is the peak; "per stream" = (peak − RSS before) / streams, and "held" the same from the RSS a second after the ramp, while every stream is open and none has ended.', '');
+    L.push('| streams | tokens | tok/s per stream | opened/s | ok direct | ok RouterHub | tok/s direct | tok/s RouterHub | RouterHub / direct | slowest stream tok/s (direct, RH) | TTFT p50 ms (direct, RH) | ingress CPU | ingress RSS MiB | ingress KiB/stream (peak, held) | workers CPU | workers RSS MiB | workers KiB/stream (peak, held) | NATS CPU | Redis CPU |');
     L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const kib = (u: ReturnType<typeof sumProcs>, streams: number) => [u.rss, u.held].map((rss) => (Number.isNaN(rss) ? '–' : perStreamKib(rss, u.rss0, streams).toFixed(1))).join(', ');
     const slowest = (m: Measurement) => (m.load.streamTokensPerSec.n ? m.load.streamTokensPerSec.min.toFixed(1) : '–');
     const ttft = (m: Measurement) => (m.load.ttftMs.n ? ms(m.load.ttftMs.p50) : '–');
     for (const f of r.fleet) {
       const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats'), rd = sumProcs(m.procs, 'redis');
       const done = (x: Measurement) => `${x.load.completed}/${f.streams}`;
-      L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${((1024 * (i.rss - i.rss0)) / f.streams).toFixed(1)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${((1024 * (w.rss - w.rss0)) / f.streams).toFixed(1)} | ${n.cpu.toFixed(0)}% | ${rd.cpu.toFixed(0)}% |`);
+      L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${kib(i, f.streams)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${kib(w, f.streams)} | ${n.cpu.toFixed(0)}% | ${rd.cpu.toFixed(0)}% |`);
     }
     L.push('');
   }

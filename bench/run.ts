@@ -115,8 +115,8 @@ async function main(): Promise<void> {
       for (const row of plan.fleet) {
         target = await fresh();
         console.log(`[bench] fleet, ${row.streams} concurrent streams at ${row.profile.rate} tok/s, opened at ${row.rampPerSec}/s`);
-        const load = fleetLoad(row);
-        results.fleet.push({ ...row, direct: await measure(direct, row.profile, load), measurement: await measure(target, row.profile, load) });
+        const { heldAtMs, ...load } = fleetLoad(row);
+        results.fleet.push({ ...row, direct: await measure(direct, row.profile, load, heldAtMs), measurement: await measure(target, row.profile, load, heldAtMs) });
       }
     }
     if (wants('families')) {

@@ -92,8 +92,8 @@ export interface Measurement {
 }
 
 /** One load-generator run against one target, with the target's processes sampled meanwhile. */
-export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'family' | 'expectTokens'>): Promise<Measurement> {
-  const sampler = sampleProcs(target.pids());
+export async function measure(target: Target, profile: StreamProfile, load: Omit<LoadSpec, 'origin' | 'path' | 'headers' | 'body' | 'family' | 'expectTokens'>, heldAtMs?: number): Promise<Measurement> {
+  const sampler = sampleProcs(target.pids(), heldAtMs);
   const result = await runLoadProcess({ ...target.request(profile), expectTokens: profile.tokens, ...load });
   const procs = sampler.stop();
   const l = result;
@@ -130,9 +130,14 @@ export function overheadLoad(rate: number, durationMs: number) {
   return { concurrency: 1000, rampMs: 0, rate, durationMs, maxRequests: Math.ceil((rate * durationMs) / 1000), timeoutMs: 60_000 };
 }
 
-/** `streams` concurrent slow streams, one request each, opened at `rampPerSec`. */
+/**
+ * `streams` concurrent slow streams, one request each, opened at `rampPerSec`. `heldAtMs`: a moment
+ * when every stream is open and none has ended (a second after the ramp, or halfway through the
+ * last stream if streams are shorter than two seconds): the memory the streams hold is read then.
+ */
 export function fleetLoad({ streams, profile, rampPerSec }: FleetRow) {
   const rampMs = Math.round((1000 * streams) / rampPerSec);
   const streamMs = (1000 * profile.tokens) / profile.rate;
-  return { concurrency: streams, rampMs, rate: 0, durationMs: rampMs + 1000, maxRequests: 1, timeoutMs: streamMs * 3 + rampMs + 60_000 };
+  const heldAtMs = rampMs + Math.min(1000, streamMs / 2);
+  return { concurrency: streams, rampMs, rate: 0, durationMs: rampMs + 1000, maxRequests: 1, timeoutMs: streamMs * 3 + rampMs + 60_000, heldAtMs };
 }
