@@ -16,8 +16,11 @@ export interface BenchResults {
   workers: number;
   throughput: Array<{ concurrency: number; measurements: Measurement[] }>;
   overhead: Measurement[];
-  /** `measurement` is RouterHub's; `direct` the same load straight at the upstream. */
-  fleet: Array<FleetRow & { measurement: Measurement; direct: Measurement }>;
+  /**
+   * `measurement` is RouterHub's; `direct` the same load straight at the upstream; `relayNats` the
+   * bare two-process relay under the same load, in the row the memory figures come from (`heldRow`).
+   */
+  fleet: Array<FleetRow & { measurement: Measurement; direct: Measurement; relayNats?: Measurement }>;
   /** Per provider family behind RouterHub: [direct, RouterHub] for each. */
   families: Array<{ family: string; throughput: Measurement[]; overhead: Measurement[] }>;
   scaling: Array<{ workers: number; measurement: Measurement }>;
@@ -58,6 +61,9 @@ export interface Summary {
    */
   ingress_kib_per_stream_held: number | null;
   worker_kib_per_stream_held: number | null;
+  /** The floor of those two: the bare two-process relay's front and back holding the same streams. */
+  relay_nats_front_kib_per_stream_held: number | null;
+  relay_nats_back_kib_per_stream_held: number | null;
   throughput_256_vs_direct: number | null;
   throughput_256_vs_peer: number | null;
 }
@@ -82,6 +88,8 @@ const TARGETS: Array<{ key: keyof Summary; size?: BodySize; what: string; target
   { key: 'worker_kib_per_stream', what: 'workers KiB per held stream', target: '≤ 30', met: (s) => at(s.worker_kib_per_stream, (v) => v <= 30) },
   { key: 'ingress_kib_per_stream_held', what: 'the same, ingress, from the RSS while every stream is open instead of the peak', target: 'reference', met: () => null },
   { key: 'worker_kib_per_stream_held', what: 'the same, workers, while every stream is open', target: 'reference', met: () => null },
+  { key: 'relay_nats_front_kib_per_stream_held', what: 'floor: the bare two-process relay\'s front (as the ingress), same streams, while open', target: 'reference', met: () => null },
+  { key: 'relay_nats_back_kib_per_stream_held', what: 'floor: its back (as a worker), same streams, while open', target: 'reference', met: () => null },
   { key: 'throughput_256_vs_direct', what: 'throughput at 256 streams vs direct', target: '≥ 1.0', met: (s) => at(s.throughput_256_vs_direct, (v) => v >= 1) },
   { key: 'throughput_256_vs_peer', what: 'throughput at 256 streams vs peer', target: '≥ 3×', met: (s) => at(s.throughput_256_vs_peer, (v) => v >= 3) },
 ];
@@ -104,6 +112,11 @@ const sumProcs = (p: Record<string, ProcUsage>, prefix: string) =>
 /** KiB per stream above the RSS before the row, from `rss` (the peak or the held reading). */
 const perStreamKib = (rss: number, rss0: number, streams: number) => (1024 * (rss - rss0)) / streams;
 
+/** The fleet row the memory per held stream is read from: the one holding the most streams (the last such in a full run: 10k × 3 tok/s). */
+export function heldRow<T extends FleetRow>(rows: T[]): T | undefined {
+  return [...rows].sort((a, b) => a.streams - b.streams).at(-1);
+}
+
 /** The summary of `r`, from what its scenarios measured. */
 export function summarize(r: BenchResults): Summary {
   const bySize = (f: (p: CurvePoint) => number): BySize => {
@@ -117,11 +130,10 @@ export function summarize(r: BenchResults): Summary {
   const d = of(r.overhead, 'direct'), h = of(r.overhead, 'routerhub'), relay = of(r.overhead, 'relay'), relayNats = of(r.overhead, 'relay-nats');
   const fleet5k = r.fleet.find((f) => f.streams === 5000 && f.profile.rate === 30);
   const fleet10k = r.fleet.find((f) => f.streams === 10_000 && f.profile.rate === 3);
-  // Memory per held stream from the most streams held (the 10k row in a full run).
-  const held = [...r.fleet].sort((a, b) => a.streams - b.streams).at(-1);
-  const perStream = (prefix: string, which: 'rss' | 'held') => {
-    if (!held) return null;
-    const u = sumProcs(held.measurement.procs, prefix);
+  const held = heldRow(r.fleet);
+  const perStream = (prefix: string, which: 'rss' | 'held', m = held?.measurement) => {
+    if (!held || !m) return null;
+    const u = sumProcs(m.procs, prefix);
     const v = perStreamKib(u[which], u.rss0, held.streams);
     return Number.isNaN(v) ? null : round(v, 1);
   };
@@ -146,6 +158,8 @@ export function summarize(r: BenchResults): Summary {
     worker_kib_per_stream: perStream('worker', 'rss'),
     ingress_kib_per_stream_held: perStream('ingress', 'held'),
     worker_kib_per_stream_held: perStream('worker', 'held'),
+    relay_nats_front_kib_per_stream_held: perStream('relay-front', 'held', held?.relayNats),
+    relay_nats_back_kib_per_stream_held: perStream('relay-back', 'held', held?.relayNats),
     throughput_256_vs_direct: ratio(tps('routerhub'), tps('direct')),
     throughput_256_vs_peer: ratio(tps('routerhub'), tps('peer')),
   };
@@ -247,6 +261,11 @@ export function markdown(r: BenchResults): string {
       const m = f.measurement, d = f.direct, i = sumProcs(m.procs, 'ingress'), w = sumProcs(m.procs, 'worker'), n = sumProcs(m.procs, 'nats'), rd = sumProcs(m.procs, 'redis');
       const done = (x: Measurement) => `${x.load.completed}/${f.streams}`;
       L.push(`| ${f.streams} | ${f.profile.tokens} | ${f.profile.rate} | ${f.rampPerSec} | ${done(d)} | ${done(m)} | ${k(d.load.tokensPerSec)} | ${k(m.load.tokensPerSec)} | ${pct(m.load.tokensPerSec, d.load.tokensPerSec)} | ${slowest(d)}, ${slowest(m)} | ${ttft(d)}, ${ttft(m)} | ${i.cpu.toFixed(0)}% | ${i.rss.toFixed(0)} | ${kib(i, f.streams)} | ${w.cpu.toFixed(0)}% | ${w.rss.toFixed(0)} | ${kib(w, f.streams)} | ${n.cpu.toFixed(0)}% | ${rd.cpu.toFixed(0)}% |`);
+    }
+    const row = heldRow(r.fleet);
+    if (row?.relayNats) {
+      const front = sumProcs(row.relayNats.procs, 'relay-front'), back = sumProcs(row.relayNats.procs, 'relay-back');
+      L.push('', `The floor of memory per stream: the bare two-process relay (\`bench/relay.ts\`) holding the ${row.streams}-stream row's streams (${row.relayNats.load.completed}/${row.streams} ok), KiB per stream (peak, held): front (as the ingress) ${kib(front, row.streams)}, back (as a worker) ${kib(back, row.streams)}.`);
     }
     L.push('');
   }

@@ -12,7 +12,7 @@ import { bodySizeCurve, hopFloor } from './curve';
 import { startPeer } from './peer';
 import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
-import { markdown, summarize, svg, type BenchResults } from './report';
+import { heldRow, markdown, summarize, svg, type BenchResults } from './report';
 import { startNatsRelay, startRelay } from './relay';
 import { allProfiles, fleetLoad, measure, measureWithIdle, overheadLoad, planFor, throughputLoad, warmUp, type Mode } from './scenarios';
 import { benchModel, directTarget, peerTarget, routerhubTarget } from './targets';
@@ -112,11 +112,25 @@ async function main(): Promise<void> {
       results.curve = await bodySizeCurve(target, plan.overhead.profile, rate, durationMs, idleMs, warmMs / 3);
     }
     if (wants('fleet')) {
+      const memoryRow = heldRow(plan.fleet);
       for (const row of plan.fleet) {
         target = await fresh();
         console.log(`[bench] fleet, ${row.streams} concurrent streams at ${row.profile.rate} tok/s, opened at ${row.rampPerSec}/s`);
         const { heldAtMs, ...load } = fleetLoad(row);
-        results.fleet.push({ ...row, direct: await measure(direct, row.profile, load, heldAtMs), measurement: await measure(target, row.profile, load, heldAtMs) });
+        const entry: BenchResults['fleet'][number] = { ...row, direct: await measure(direct, row.profile, load, heldAtMs), measurement: await measure(target, row.profile, load, heldAtMs) };
+        if (row === memoryRow) {
+          // The floor of memory per held stream: the bare two-process relay holding the same streams.
+          await cluster?.stop();
+          cluster = null;
+          const relay = await startNatsRelay(upstream.url);
+          try {
+            await warmUp(relay.target, warm, warmMs);
+            entry.relayNats = await measure(relay.target, row.profile, load, heldAtMs);
+          } finally {
+            await relay.stop();
+          }
+        }
+        results.fleet.push(entry);
       }
     }
     if (wants('families')) {

@@ -26,11 +26,14 @@ t.test('bench --smoke runs RouterHub, direct and the bare relays end to end and 
   t.equal(r.fleet.length, 1, 'the fleet scenario ran');
   for (const name of ['ingress', 'worker0']) t.ok(r.fleet[0].measurement.procs[name].rssHeldMiB! > 0, `${name}: its RSS read while every fleet stream was open`);
   t.type(r.summary!.worker_kib_per_stream_held, 'number', 'memory per held stream in the summary, beside the peak');
+  const floor = r.fleet[0].relayNats;
+  t.equal(floor?.load.completed, r.fleet[0].streams, 'the bare relay held the same streams, as the floor of memory per held stream');
+  t.ok(floor?.procs['relay-back'].rssHeldMiB! > 0, 'its RSS read while its streams were open');
   t.same(r.families.map((f) => f.family).sort(), ['anthropic', 'gemini', 'openai-chat', 'openai-responses'], 'every provider family was measured, direct in its own wire format and through RouterHub');
   t.same(r.curve.map((p) => p.size), ['40k', '400k', '1600k'], 'the body-size curve ran at every size');
   for (const p of r.curve) t.ok(p.floorUs > 0 && p.bytes >= 0.9 * { '40k': 37_000, '400k': 400_000, '1600k': 1_600_000 }[p.size], `${p.size}: a body of its size, and its floor measured`);
   // The keys scripts read: present whatever the run measured (null where it did not).
-  t.same(Object.keys(r.summary ?? {}).sort(), ['added_ttft_p50_ms', 'added_ttft_p99_ms', 'cpu_us_per_request', 'fleet_10k_completed', 'fleet_5k_completed_ratio', 'fleet_ramp_ttft_p50_ratio', 'floor_us_per_request', 'hop_floor_ms', 'ingress_kib_per_stream', 'ingress_kib_per_stream_held', 'overhead_cpu_us_per_request', 'relay_added_ttft_p50_ms', 'relay_cpu_us_per_request', 'relay_nats_added_ttft_p50_ms', 'relay_nats_cpu_us_per_request', 'throughput_256_vs_direct', 'throughput_256_vs_peer', 'worker_kib_per_stream', 'worker_kib_per_stream_held']);
+  t.same(Object.keys(r.summary ?? {}).sort(), ['added_ttft_p50_ms', 'added_ttft_p99_ms', 'cpu_us_per_request', 'fleet_10k_completed', 'fleet_5k_completed_ratio', 'fleet_ramp_ttft_p50_ratio', 'floor_us_per_request', 'hop_floor_ms', 'ingress_kib_per_stream', 'ingress_kib_per_stream_held', 'overhead_cpu_us_per_request', 'relay_added_ttft_p50_ms', 'relay_cpu_us_per_request', 'relay_nats_added_ttft_p50_ms', 'relay_nats_back_kib_per_stream_held', 'relay_nats_cpu_us_per_request', 'relay_nats_front_kib_per_stream_held', 'throughput_256_vs_direct', 'throughput_256_vs_peer', 'worker_kib_per_stream', 'worker_kib_per_stream_held']);
   t.same(Object.keys(r.summary!.cpu_us_per_request).sort(), ['1600k', '400k', '40k']);
   for (const size of ['40k', '400k', '1600k'] as const) t.ok(typeof r.summary!.cpu_us_per_request[size] === 'number' && r.summary!.floor_us_per_request[size]! > 0, `${size}: CPU per request and floor in the summary`);
   // /proc counts CPU in 10 ms ticks: only the 1.6 MB requests are sure to cost ticks in a smoke run.
