@@ -9,8 +9,8 @@ import { isRouterHubState, unwrappedFrom } from '../reasoning-state';
 import { openaiSdkVersion, streamingHeaders, upstreamUrl } from '../upstream-request';
 import type { RequestSource, SourcedUpstreamRequest, UpstreamRequest } from '../types';
 
-/** Top-level members the upstream body does not take from the client as they are. */
-const REPLACED = new Set(['client_metadata', 'model', 'stream', 'input']);
+/** Top-level members the upstream body does not take from the client (input is edited in place). */
+const REPLACED = new Set(['client_metadata', 'model', 'stream']);
 
 export function toResponsesUpstream(req: ResponsesRequest, deployment: Deployment): Record<string, unknown> {
   // Drop what an upstream may reject or must not see: Codex's client_metadata, and the client's
@@ -83,9 +83,9 @@ export function forwardBody(req: ResponsesRequest, deployment: Deployment, sourc
   const items = Array.isArray(req.input) ? req.input : null;
   const spans = input >= 0 ? members[input].elements : undefined;
   if (items && (!spans || spans.length !== source.input?.length)) return null;
-  const cut = (i: number) => last.get(keys[i]) !== i || (REPLACED.has(keys[i]) && i !== input);
-  const kept = members.filter((_, i) => !cut(i)).length;
-  const edits = new Edits(bytes).replace(root + 1, root + 1, `"model":${JSON.stringify(deployment.model)},"stream":true${kept > 0 ? ',' : ''}`);
+  const cut = (i: number) => last.get(keys[i]) !== i || REPLACED.has(keys[i]);
+  const more = members.some((_, i) => !cut(i));
+  const edits = new Edits(bytes).replace(root + 1, root + 1, `"model":${JSON.stringify(deployment.model)},"stream":true${more ? ',' : ''}`);
   edits.editList(members, cut, (i) => {
     if (i === input && items) editItems(edits, bytes, spans!, source.input!, items, !keepsIds(req));
   });
