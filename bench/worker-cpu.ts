@@ -9,8 +9,8 @@ import { connectRedis } from '../libs/store/redis';
 import { ServerProcess } from '../libs/testing/faults';
 import { logger } from '../libs/telemetry/log';
 import { connectNats } from '../libs/wire/connect';
-import { decodeBatch, encode, F } from '../libs/wire/frames';
-import { requestIdOf, subjects } from '../libs/wire/subjects';
+import { decodeBatches, encode, F } from '../libs/wire/frames';
+import { subjects } from '../libs/wire/subjects';
 import { Worker } from '../libs/worker/worker';
 import { profilePath, type StreamProfile } from './profile';
 import { startUpstream, type UpstreamProc } from './procs';
@@ -45,12 +45,15 @@ async function main(): Promise<void> {
     const body = Buffer.from(argv.includes('--tiny') ? JSON.stringify({ model: 'bench/model', stream: true, input: 'hi' }) : bytes ? codexBodyOfSize('bench/model', bytes) : codexBody('bench/model'));
     const plan = { model: 'bench/model', deployments: [{ provider: 'openai-responses', model: 'bench-model', base_url: `${upstream.url}${profilePath(PROFILE)}` }], pricing: { input: 1.25, output: 10 } };
     const ended = new Map<string, () => void>();
-    ingress.subscribe(subjects.outFor(INGRESS), {
+    // As an ingress takes them: many responses' batches in one message (Job.batchesTo).
+    ingress.subscribe(subjects.batches(INGRESS), {
       callback: (err, msg) => {
-        if (err || !decodeBatch(msg.data).frames.some((f) => f[0] === F.Completed || f[0] === F.Failed)) return;
-        const id = requestIdOf(msg.subject);
-        ended.get(id)?.();
-        ended.delete(id);
+        if (err) return;
+        for (const batch of decodeBatches(msg.data)) {
+          if (!batch.requestId || !batch.frames.some((f) => f[0] === F.Completed || f[0] === F.Failed)) continue;
+          ended.get(batch.requestId)?.();
+          ended.delete(batch.requestId);
+        }
       },
     });
     await nc.flush();
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     const job = () => new Promise<void>((resolve) => {
       const id = `resp_${n++}`;
       ended.set(id, resolve);
-      ingress.publish(subjects.job('default'), encode({ id, replyTo: subjects.out(INGRESS, id), keyId: 'bench', accountId: 'bench', body, plan, deadline: Date.now() + 60_000 }));
+      ingress.publish(subjects.job('default'), encode({ id, replyTo: subjects.out(INGRESS, id), batchesTo: subjects.batches(INGRESS), keyId: 'bench', accountId: 'bench', body, plan, deadline: Date.now() + 60_000 }));
     });
     const run = async (count: number) => {
       const all: Array<Promise<void>> = [];

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import t from 'tap';
 import type { HttpError } from '../protocol/errors';
 import { ServerProcess } from '../testing/faults';
-import { decode, encode, encodeBatch, F } from '../wire/frames';
+import { decode, encode, encodeBatch, encodeBatches, F, isTerminal, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { subjects, WORKER_QUEUE } from '../wire/subjects';
 import { Dispatcher } from './dispatch';
@@ -49,7 +49,7 @@ t.test('an ingress seconds behind in its NATS reads keeps a live worker; a silen
   const failures: Array<{ at: number; error: HttpError }> = [];
   let accepted = false;
   const id = 'resp_dispatchtest';
-  dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
+  dispatcher.dispatch({ id, ...dispatcher.replyTo(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
     onFrames: (frames) => (accepted ||= frames.some((f) => f[0] === F.Accepted)),
     onFailure: (error) => void failures.push({ at: Date.now(), error }),
   });
@@ -121,7 +121,7 @@ t.test('an accept waiting unread behind the ingress\'s NATS backlog is taken, no
   dispatcher.start();
   const id = 'resp_backlog';
   const outcome = await new Promise<string>((resolve) => {
-    dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
+    dispatcher.dispatch({ id, ...dispatcher.replyTo(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
       onFrames: (frames) => frames.some((f) => f[0] === F.Accepted) && resolve('accepted'),
       onFailure: (error) => resolve(error.code ?? error.message),
     });
@@ -151,7 +151,7 @@ t.test('each copy of a republished job says when it left and how long the ingres
   dispatcher.start();
   const failed = new Promise<HttpError>((resolve) => {
     const id = 'resp_stamps';
-    dispatcher.dispatch({ id, replyTo: dispatcher.replySubject(id), keyId: 'k', body: new Uint8Array(1000), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, { onFrames: () => undefined, onFailure: resolve });
+    dispatcher.dispatch({ id, ...dispatcher.replyTo(id), keyId: 'k', body: new Uint8Array(1000), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, { onFrames: () => undefined, onFailure: resolve });
   });
   const error = await failed;
   const failedAt = Date.now();
@@ -163,4 +163,52 @@ t.test('each copy of a republished job says when it left and how long the ingres
     t.ok(Math.abs(c.sentAt + c.acceptWithinMs - failedAt) < 100, `copy ${i + 1}: the wait it names ends when the ingress answered 503`);
   }
   t.equal(dispatcher.waitingBytes, 0, 'nothing is held for the failed job');
+});
+
+t.test('responses\' batches arrive together in one message (batchesTo) or alone (a worker of an older build)', async (t) => {
+  const nats = await ServerProcess.nats();
+  const ingress = await connect({ servers: nats.url });
+  const worker = await connect({ servers: nats.url });
+  const dispatcher = new Dispatcher(ingress, { pool: 'together', acceptTimeoutMs: 2000, maxDispatches: 1, workerDeadMs: 60_000, silenceMs: 60_000, connected: () => !ingress.isClosed() });
+  t.teardown(async () => {
+    dispatcher.stop();
+    await Promise.all([ingress.close(), worker.close()]);
+    await nats.stop();
+  });
+  // The worker collects three jobs, then answers two of them in one message and the third alone.
+  const jobs: Job[] = [];
+  worker.subscribe(subjects.job('together'), {
+    callback: (_err, msg) => {
+      jobs.push(decode<Job>(msg.data));
+      if (jobs.length < 3) return;
+      const batch = (job: Job, seq: number, frames: Frame[], together: boolean) => encodeBatch({ seq, workerId: WORKER, frames, requestId: together ? job.id : undefined });
+      const [a, b, c] = jobs;
+      t.equal(a.batchesTo, subjects.batches(dispatcher.ingressId), 'the job names where batches may travel together');
+      worker.publish(a.batchesTo!, encodeBatches([
+        batch(a, 0, [[F.Accepted, WORKER], [F.TextDelta, 0, 'a1']], true),
+        batch(b, 0, [[F.Accepted, WORKER]], true),
+        batch(a, 1, [[F.TextDelta, 0, 'a2'], [F.Completed, null, null]], true),
+        batch(b, 1, [[F.Completed, null, null]], true),
+      ]));
+      worker.publish(c.replyTo, batch(c, 0, [[F.Accepted, WORKER], [F.Completed, null, null]], false));
+    },
+  });
+  await worker.flush();
+  dispatcher.start();
+  const heard = await Promise.all(['resp_a', 'resp_b', 'resp_c'].map((id) => new Promise<string>((resolve, reject) => {
+    const got: string[] = [];
+    dispatcher.dispatch({ id, ...dispatcher.replyTo(id), keyId: 'k', body: encode({}), plan: {} as Job['plan'], deadline: Date.now() + 60_000 }, {
+      onFrames: (frames) => {
+        for (const f of frames) got.push(f[0] === F.TextDelta ? f[2] : String(f[0]));
+        if (frames.some(isTerminal)) resolve(got.join(' '));
+      },
+      onFailure: (error) => reject(new Error(error.message)),
+    });
+  })));
+  t.same(heard, [
+    `${F.Accepted} a1 a2 ${F.Completed}`,
+    `${F.Accepted} ${F.Completed}`,
+    `${F.Accepted} ${F.Completed}`,
+  ], 'each response got its own frames, in order');
+  t.equal(dispatcher.size, 0, 'every response is over');
 });

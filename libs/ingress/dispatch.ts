@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import { dispatchFailed, framesLost, framesSilent, noWorkerAvailable, workerLost, type HttpError } from '../protocol/errors';
 import { metrics } from '../telemetry/metrics';
-import { decode, decodeBatch, encode, F, failedFrame, isTerminal, type Frame } from '../wire/frames';
+import { decode, decodeBatch, decodeBatches, encode, F, failedFrame, isTerminal, type Frame, type FrameBatch } from '../wire/frames';
 import type { Job } from '../wire/job';
+import { maxPayload as natsMaxPayload } from '../wire/connect';
 import { requestIdOf, subjects } from '../wire/subjects';
 
 export interface DispatchOptions {
@@ -59,7 +60,6 @@ interface Inflight {
 const JOB_ENVELOPE_BYTES = 64 * 1024;
 // Room in a chunk reply for NATS's own framing.
 const CHUNK_HEADROOM_BYTES = 4 * 1024;
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class Dispatcher {
   readonly ingressId = `i${randomUUID().replace(/-/g, '').slice(0, 10)}`;
@@ -78,7 +78,13 @@ export class Dispatcher {
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
 
   start(): void {
-    this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: (err, msg) => !err && this.onBatch(msg.subject, msg.data) }));
+    this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: (err, msg) => !err && this.onBatch(requestIdOf(msg.subject), decodeBatch(msg.data)) }));
+    this.subs.push(this.nc.subscribe(subjects.batches(this.ingressId), {
+      callback: (err, msg) => {
+        if (err) return;
+        for (const batch of decodeBatches(msg.data)) if (batch.requestId !== undefined) this.onBatch(batch.requestId, batch);
+      },
+    }));
     this.subs.push(this.nc.subscribe(subjects.body(this.ingressId), { callback: (err, msg) => !err && this.serveChunk(msg.data, (d) => msg.respond(d)) }));
     this.subs.push(this.nc.subscribe(subjects.heartbeat, {
       callback: (err, msg) => {
@@ -125,13 +131,9 @@ export class Dispatcher {
     return this.waiting;
   }
 
-  replySubject(requestId: string): string {
-    return subjects.out(this.ingressId, requestId);
-  }
-
-  /** The largest message this connection's server takes (max_payload from its INFO). */
-  get maxPayload(): number {
-    return this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  /** Where a worker sends the frames of response `requestId`: alone, or with other responses' (the job's fields). */
+  replyTo(requestId: string): Pick<Job, 'replyTo' | 'batchesTo'> {
+    return { replyTo: subjects.out(this.ingressId, requestId), batchesTo: subjects.batches(this.ingressId) };
   }
 
   /**
@@ -139,7 +141,7 @@ export class Dispatcher {
    * through the listener, and everything it held is released.
    */
   dispatch(job: Job & { body: Uint8Array }, listener: ResponseListener): void {
-    const maxPayload = this.maxPayload;
+    const maxPayload = natsMaxPayload(this.nc);
     const entry: Inflight = { job: null, body: null, chunkBytes: 0, served: 0, listener, worker: null, heardAt: 0, lost: null, nextSeq: 0, dispatches: 0, timer: null, cancelled: false };
     const stamped = { ...job, ...this.stamp(1) };
     // The common body (tens of KB) rides in the job: one message, as before. A larger one is pulled.
@@ -239,9 +241,7 @@ export class Dispatcher {
     if (workerId === entry.worker && ++entry.served === Math.ceil(body.byteLength / entry.chunkBytes)) this.releaseBody(entry);
   }
 
-  private onBatch(subject: string, data: Uint8Array): void {
-    const requestId = requestIdOf(subject);
-    const batch = decodeBatch(data);
+  private onBatch(requestId: string, batch: FrameBatch): void {
     const now = Date.now();
     this.workersSeen.set(batch.workerId, now);
     const entry = this.inflight.get(requestId);

@@ -201,7 +201,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         });
         opts.dispatcher.dispatch({
           id,
-          replyTo: opts.dispatcher.replySubject(id),
+          ...opts.dispatcher.replyTo(id),
           keyId: admitted.keyId,
           accountId: admitted.accountId,
           userAgent: userAgent || undefined,

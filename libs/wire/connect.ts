@@ -9,6 +9,14 @@ export function connectNats(url: string, name: string): Promise<NatsConnection> 
   return connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000 });
 }
 
+/** NATS's own default max_payload, for a connection that has not read its server's INFO yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/** The largest message this connection's server takes (max_payload from its INFO). */
+export function maxPayload(nc: NatsConnection): number {
+  return nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+}
+
 export function natsServers(url: string): string[] {
   return url.split(',').map((s) => s.trim()).filter(Boolean);
 }

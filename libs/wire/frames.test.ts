@@ -1,6 +1,6 @@
 import t from 'tap';
 import { FrameBatcher } from '../worker/batch';
-import { decodeBatch, encodeBatch, F, isTerminal, type Frame } from './frames';
+import { decodeBatch, decodeBatches, encodeBatch, encodeBatches, F, isTerminal, type Frame } from './frames';
 
 t.test('a batch survives the codec', async (t) => {
   const frames: Frame[] = [
@@ -12,6 +12,17 @@ t.test('a batch survives the codec', async (t) => {
   t.same(decodeBatch(encodeBatch({ seq: 7, workerId: 'w1', frames })), { seq: 7, workerId: 'w1', frames });
   t.ok(isTerminal(frames[3]));
   t.notOk(isTerminal(frames[2]));
+});
+
+t.test('batches of many responses in one message keep their order and name their responses', async (t) => {
+  const batches = [
+    { seq: 0, workerId: 'w1', frames: [[F.Accepted, 'w1']] as Frame[], requestId: 'resp_a' },
+    { seq: 0, workerId: 'w1', frames: [[F.TextDelta, 0, 'x'.repeat(70_000)]] as Frame[], requestId: 'resp_b' },
+    { seq: 1, workerId: 'w1', frames: [[F.Completed, null, null]] as Frame[], requestId: 'resp_a' },
+  ];
+  t.same(decodeBatches(encodeBatches(batches.map(encodeBatch))), batches);
+  t.same(decodeBatches(encodeBatches([encodeBatch(batches[0])])), [batches[0]], 'one batch alone');
+  t.same(decodeBatch(encodeBatch(batches[2])), batches[2], 'a batch that names its response, read alone');
 });
 
 t.test('the batcher merges consecutive deltas of one item and numbers its messages', async (t) => {

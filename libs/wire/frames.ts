@@ -72,19 +72,41 @@ export function failedFrame(error: HttpError, usage?: Usage | null): Frame {
  * One NATS message on a reply subject: a batch of frames from one worker, numbered so that the
  * ingress notices a lost message (core NATS is at-most-once) instead of serving a corrupt answer.
  */
-export interface FrameBatch { seq: number; workerId: string; frames: Frame[] }
+export interface FrameBatch {
+  seq: number;
+  workerId: string;
+  frames: Frame[];
+  /** The response's request id, in a batch that travels with other responses' (encodeBatches). */
+  requestId?: string;
+}
 
 // Objects travel as plain msgpack maps: the ingress and workers may run different builds, so no
 // shared record structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export function encodeBatch(b: FrameBatch): Uint8Array {
-  return packr.pack([b.seq, b.workerId, b.frames]);
+  return packr.pack(b.requestId === undefined ? [b.seq, b.workerId, b.frames] : [b.seq, b.workerId, b.frames, b.requestId]);
 }
 
 export function decodeBatch(data: Uint8Array): FrameBatch {
-  const [seq, workerId, frames] = packr.unpack(data) as [number, string, Frame[]];
-  return { seq, workerId, frames };
+  return batchOf(packr.unpack(data));
+}
+
+function batchOf(value: unknown): FrameBatch {
+  const [seq, workerId, frames, requestId] = value as [number, string, Frame[], string?];
+  return requestId === undefined ? { seq, workerId, frames } : { seq, workerId, frames, requestId };
+}
+
+/**
+ * The batches of many responses in one message (`Job.batchesTo`): batches that name their response
+ * (`requestId`), as encodeBatch made them, one after another (a msgpack sequence).
+ */
+export function encodeBatches(batches: Uint8Array[]): Uint8Array {
+  return batches.length === 1 ? batches[0] : Buffer.concat(batches);
+}
+
+export function decodeBatches(data: Uint8Array): FrameBatch[] {
+  return (packr.unpackMultiple(data) as unknown[]).map(batchOf);
 }
 
 export function encode(value: unknown): Uint8Array {

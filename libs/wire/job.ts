@@ -9,6 +9,12 @@ export interface Job {
   /** The response id the client sees (`resp_…`); also the last token of `replyTo`. */
   id: string;
   replyTo: string;
+  /**
+   * Where this ingress takes the frame batches of many responses in one message (encodeBatches): a
+   * worker with thousands of slow streams sends one message per ingress and event-loop turn instead
+   * of one per response. Absent (an ingress of an older build): each batch goes to `replyTo`.
+   */
+  batchesTo?: string;
   /** The API key's id (never the key): usage is recorded against it. */
   keyId: string;
   /** The key's account: usage and spend are also counted against it. */

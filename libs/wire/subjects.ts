@@ -9,6 +9,8 @@ export const subjects = {
   /** Every frame batch for one ingress; the request id is the last token. */
   outFor: (ingressId: string) => `rh.out.${ingressId}.*`,
   out: (ingressId: string, requestId: string) => `rh.out.${ingressId}.${requestId}`,
+  /** Frame batches of many responses for one ingress in one message (a worker's one event-loop turn). */
+  batches: (ingressId: string) => `rh.out.${ingressId}`,
   cancel: (workerId: string) => `rh.cancel.${workerId}`,
   /** Chunks of the request bodies an ingress holds for workers (bodies over NATS's max_payload). */
   body: (ingressId: string) => `rh.body.${ingressId}`,

@@ -9,7 +9,7 @@ const WINDOW_MS = 300;
 
 function batcher(): { out: FrameBatcher; sent: FrameBatch[] } {
   const sent: FrameBatch[] = [];
-  return { out: new FrameBatcher((data) => sent.push(decodeBatch(data)), 'w1', WINDOW_MS), sent };
+  return { out: new FrameBatcher((data) => sent.push(decodeBatch(data)), 'w1', undefined, WINDOW_MS), sent };
 }
 
 t.test('the first chunk leaves at once; chunks right after it wait briefly and leave as one merged message', async (t) => {

@@ -28,6 +28,8 @@ export class FrameBatcher implements FrameSink {
   constructor(
     private readonly publish: (data: Uint8Array) => void,
     private readonly workerId: string,
+    /** Set when the batches travel with other responses' (Job.batchesTo): they name their response. */
+    private readonly requestId?: string,
     private readonly coalesceMs = COALESCE_MS,
   ) {}
 
@@ -65,7 +67,7 @@ export class FrameBatcher implements FrameSink {
 
   /** NATS refuses messages over its max_payload (1 MB by default): halve a batch, or a delta, until it fits. */
   private publishBounded(frames: Frame[]): void {
-    const data = encodeBatch({ seq: this.seq, workerId: this.workerId, frames });
+    const data = encodeBatch({ seq: this.seq, workerId: this.workerId, frames, requestId: this.requestId });
     if (data.byteLength <= MAX_BATCH_BYTES) {
       this.seq++;
       return this.publish(data);

@@ -16,7 +16,8 @@ import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from
 import type { Log } from '../telemetry/log';
 import { countTokens, metrics } from '../telemetry/metrics';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
-import { decode, encode, encodeBatch, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
+import { maxPayload } from '../wire/connect';
+import { decode, encode, encodeBatch, encodeBatches, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
 import type { Job } from '../wire/job';
 import { ingressOf, subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
@@ -59,12 +60,25 @@ export const RESPONSE_CACHE_DEPLOYMENT = 'response-cache';
 
 interface Running { controller: AbortController; out: FrameBatcher }
 
+/** Where one response's frames go: alone to `replyTo`, or with other responses' to `batchesTo` (an ingress that takes them so). */
+type Reply = Pick<Job, 'id' | 'replyTo' | 'batchesTo'>;
+
+/** A batch that travels with other responses' names its response (FrameBatch.requestId). */
+function batchedId(to: Reply): string | undefined {
+  return to.batchesTo === undefined ? undefined : to.id;
+}
+
+/** A frame batch waiting for the end of the event-loop turn. */
+interface Outgoing { to: Reply; batch: Uint8Array; onFailure: () => void }
+
 const ACCEPT_FLUSH_MS = 20;
 /** How long one chunk of a pulled request body may take to arrive from the ingress. */
 const BODY_PULL_TIMEOUT_MS = 10_000;
 /** How long a stopping worker waits for ledger writes still being retried. */
 const LEDGER_DRAIN_MS = 10_000;
 const LAG_PROBE_MS = 100;
+/** Room in a message of many responses' batches for NATS's own framing. */
+const BATCHES_HEADROOM_BYTES = 4 * 1024;
 /** Endings kept for an ingress that lost them: long past its silence bound (keep-alive + dead-worker time). */
 const ENDINGS_KEPT_MS = 120_000;
 const ENDINGS_KEPT_MAX = 20_000;
@@ -90,7 +104,7 @@ export class Worker {
   private readonly lateness = new JobLateness();
   private stopping = false;
   /** Frame batches of every response, published together once this event-loop turn is done. */
-  private outbox: Array<[string, Uint8Array, () => void]> = [];
+  private outbox: Outgoing[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
   private readonly ledger: UsageLedger;
@@ -104,7 +118,7 @@ export class Worker {
    * The endings of responses finished lately (oldest first), to send again when the ingress says it
    * lost them: the client learns the usage billed even when NATS dropped the ending.
    */
-  private readonly endings = new Map<string, { at: number; replyTo: string; terminal: Frame }>();
+  private readonly endings = new Map<string, { at: number; to: Reply; terminal: Frame }>();
 
   constructor(private readonly nc: NatsConnection, redis: Redis, private readonly opts: WorkerOptions) {
     this.ledger = new UsageLedger(redis, opts.rateWindowMs);
@@ -166,12 +180,13 @@ export class Worker {
     const startedAt = performance.now();
     const trace = newTrace();
     const controller = new AbortController();
-    const out: FrameBatcher = new FrameBatcher((data) => this.post(job.replyTo, data, () => {
+    const to: Reply = { id: job.id, replyTo: job.replyTo, batchesTo: job.batchesTo };
+    const out: FrameBatcher = new FrameBatcher((data) => this.post(to, data, () => {
       // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
       // in the numbering, or this), whether or not the job is still running.
       controller.abort(UNDELIVERABLE);
       out.send(failedFrame(responseUndeliverable()));
-    }), this.id);
+    }), this.id, batchedId(to));
     if (this.opts.logBodies) out.outputText = [];
     // The accept rides with the upstream's first frames when they come quickly (one NATS message and
     // one ingress wake-up instead of three); the timer bounds its delay far below the accept timeout.
@@ -370,24 +385,54 @@ export class Worker {
   /**
    * Publishing at the end of the loop turn lets the frames of every stream whose upstream data
    * arrived in this turn leave in one socket write (nats.js flushes once per microtask checkpoint),
-   * instead of one write per stream per event.
+   * and in one NATS message per ingress: with thousands of slow streams, a message per response was
+   * a sizeable share of the worker's, NATS's and the ingress's CPU per token.
    */
-  private post(subject: string, data: Uint8Array, onFailure: () => void): void {
+  private post(to: Reply, batch: Uint8Array, onFailure: () => void): void {
     if (this.outbox.length === 0) setImmediate(() => this.drainOutbox());
-    this.outbox.push([subject, data, onFailure]);
+    this.outbox.push({ to, batch, onFailure });
   }
 
   private drainOutbox(): void {
-    const batch = this.outbox;
+    const outgoing = this.outbox;
     this.outbox = [];
-    for (const [subject, data, onFailure] of batch) {
-      try {
-        this.nc.publish(subject, data);
-      } catch (err) {
-        // e.g. one output item larger than NATS's max_payload: that response ends, the worker goes on.
-        this.opts.log(`frames for ${subject} not sent (${data.byteLength} bytes): ${(err as Error).message}`);
-        onFailure();
+    const together = new Map<string, Outgoing[]>();
+    for (const o of outgoing) {
+      const subject = o.to.batchesTo;
+      if (subject === undefined) this.publish(o.to.replyTo, o.batch, [o]);
+      else if (together.has(subject)) together.get(subject)!.push(o);
+      else together.set(subject, [o]);
+    }
+    // Each message under max_payload; one response's batches keep their order.
+    const limit = maxPayload(this.nc) - BATCHES_HEADROOM_BYTES;
+    for (const [subject, list] of together) {
+      let part: Outgoing[] = [];
+      let bytes = 0;
+      for (const o of list) {
+        const size = o.batch.byteLength;
+        if (part.length > 0 && bytes + size > limit) {
+          this.publishTogether(subject, part);
+          part = [];
+          bytes = 0;
+        }
+        part.push(o);
+        bytes += size;
       }
+      this.publishTogether(subject, part);
+    }
+  }
+
+  private publishTogether(subject: string, part: Outgoing[]): void {
+    this.publish(subject, encodeBatches(part.map((o) => o.batch)), part);
+  }
+
+  private publish(subject: string, data: Uint8Array, senders: Outgoing[]): void {
+    try {
+      this.nc.publish(subject, data);
+    } catch (err) {
+      // e.g. one output item larger than NATS's max_payload: those responses end, the worker goes on.
+      this.opts.log(`frames for ${subject} not sent (${data.byteLength} bytes): ${(err as Error).message}`);
+      for (const o of senders) o.onFailure();
     }
   }
 
@@ -414,13 +459,13 @@ export class Worker {
     const running = this.running.get(requestId);
     if (running) return void running.controller.abort(why === SUPERSEDED || why === LOST ? why : CANCEL);
     const ended = why === LOST ? this.endings.get(requestId) : undefined;
-    if (ended) this.post(ended.replyTo, encodeBatch({ seq: -1, workerId: this.id, frames: [ended.terminal] }), () => undefined);
+    if (ended) this.post(ended.to, encodeBatch({ seq: -1, workerId: this.id, frames: [ended.terminal], requestId: batchedId(ended.to) }), () => undefined);
   }
 
   private remember(job: Job, terminal: Frame | null): void {
     if (!terminal) return;
     const now = Date.now();
-    this.endings.set(job.id, { at: now, replyTo: job.replyTo, terminal });
+    this.endings.set(job.id, { at: now, to: { id: job.id, replyTo: job.replyTo, batchesTo: job.batchesTo }, terminal });
     for (const [id, e] of this.endings) {
       if (now - e.at < ENDINGS_KEPT_MS && this.endings.size <= ENDINGS_KEPT_MAX) break;
       this.endings.delete(id);
