@@ -1,5 +1,5 @@
 # One RouterHub image for every service; the command chooses which (compose and Kubernetes set it):
-#   node dist/services/ingress/main.js | node dist/services/worker/main.js | node dist/services/dashboard/main.js
+#   node --initial-old-space-size=128 dist/services/ingress/main.js | node --initial-old-space-size=128 dist/services/worker/main.js | node dist/services/dashboard/main.js
 #   node dist/services/doctor/main.js (npm run doctor) | node dist/services/keys/main.js | node dist/services/admin/main.js
 # Debian slim, not Alpine: uWebSockets.js ships glibc binaries.
 
@@ -31,4 +31,4 @@ COPY deploy/models.json deploy/models.json
 COPY libs/providers/fixtures/codex libs/providers/fixtures/codex
 USER node
 EXPOSE 8080 8081 9091
-CMD ["node", "dist/services/ingress/main.js"]
+CMD ["node", "--initial-old-space-size=128", "dist/services/ingress/main.js"]

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
-import { paths } from '../../deploy/cluster';
+import { paths, SERVICE_NODE_FLAGS } from '../../deploy/cluster';
 import { FAMILIES } from '../../libs/providers/index';
 import { ModelCatalog } from '../../libs/routing/catalog';
 import { registry } from '../../libs/telemetry/metrics';
@@ -38,10 +38,10 @@ const providerKeys = providerKeyNames();
 const known = (name: string) => settings.has(name) || providerKeys.has(name);
 
 /** The port each service listens on, by the setting that sets it, and its drain setting. */
-const SERVICES: Record<string, { portSetting: string; drainSetting: string | null; script: string }> = {
-  ingress: { portSetting: 'PORT', drainSetting: 'INGRESS_STOP_GRACE_MS', script: 'dist/services/ingress/main.js' },
-  worker: { portSetting: 'WORKER_METRICS_PORT', drainSetting: 'WORKER_STOP_GRACE_MS', script: 'dist/services/worker/main.js' },
-  dashboard: { portSetting: 'ROUTERHUB_DASHBOARD_PORT', drainSetting: null, script: 'dist/services/dashboard/main.js' },
+const SERVICES: Record<string, { portSetting: string; drainSetting: string | null; script: string; command: string[] }> = {
+  ingress: { portSetting: 'PORT', drainSetting: 'INGRESS_STOP_GRACE_MS', script: 'dist/services/ingress/main.js', command: ['node', ...SERVICE_NODE_FLAGS, 'dist/services/ingress/main.js'] },
+  worker: { portSetting: 'WORKER_METRICS_PORT', drainSetting: 'WORKER_STOP_GRACE_MS', script: 'dist/services/worker/main.js', command: ['node', ...SERVICE_NODE_FLAGS, 'dist/services/worker/main.js'] },
+  dashboard: { portSetting: 'ROUTERHUB_DASHBOARD_PORT', drainSetting: null, script: 'dist/services/dashboard/main.js', command: ['node', 'dist/services/dashboard/main.js'] },
 };
 /** After its grace period a stopping worker takes up to 2 s to unwind stopped jobs and 10 s for ledger writes (libs/worker/worker.ts). */
 const WORKER_AFTER_GRACE_S = 12;
@@ -69,7 +69,7 @@ t.test('docker-compose config accepts deploy/compose.yaml, and it has the whole 
   t.equal(s.worker.deploy.replicas, 2);
   for (const [name, svc] of Object.entries(SERVICES)) {
     const env = s[name].environment as Record<string, string>;
-    t.same(s[name].command, ['node', svc.script], `${name} runs its service from the one image`);
+    t.same(s[name].command, svc.command, `${name} runs its service from the one image, with the services' node flags`);
     t.equal(s[name].image, 'routerhub:latest');
     for (const key of Object.keys(env)) t.ok(known(key), `${name}: ${key} is a documented setting or a provider key`);
     t.ok(s[name].expose.includes(env[svc.portSetting]), `${name} exposes the port ${svc.portSetting} sets`);
@@ -116,7 +116,7 @@ t.test('Kubernetes manifests: kinds, probes on the ports the services listen on,
     const dep = of('Deployment').find((d) => d.metadata.name === `routerhub-${name}`)!;
     const pod = dep.spec.template.spec;
     const [c] = pod.containers as any[];
-    t.same(c.command, ['node', svc.script], `${name} runs its service`);
+    t.same(c.command, svc.command, `${name} runs its service, with the services' node flags`);
     t.ok(pod.securityContext.runAsNonRoot, `${name} runs as a non-root user`);
     const env = Object.fromEntries((c.env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
     for (const key of Object.keys(env)) t.ok(known(key), `${name}: ${key} is a documented setting`);
@@ -195,4 +195,5 @@ t.test('the Dockerfile: multi-stage, production dependencies, non-root, sources 
     }
   }
   for (const svc of Object.values(SERVICES)) t.ok(existsSync(join(paths.DIST, svc.script.replace(/^dist\//, ''))), `${svc.script} is built`);
+  t.ok(runtime.includes(`CMD ${JSON.stringify(SERVICES.ingress.command).replace(/,/g, ', ')}`), 'the image runs the ingress, with the services\' node flags');
 });
