@@ -6,7 +6,7 @@ export const WORKER_QUEUE = 'workers';
 
 export const subjects = {
   job: (pool: string) => `rh.job.${pool}`,
-  /** Every frame batch for one ingress; the request id is the last token. */
+  /** Frame batches sent one per message (a worker of an older build); the request id is the last token. */
   outFor: (ingressId: string) => `rh.out.${ingressId}.*`,
   out: (ingressId: string, requestId: string) => `rh.out.${ingressId}.${requestId}`,
   /** Frame batches of many responses for one ingress in one message (a worker's one event-loop turn). */

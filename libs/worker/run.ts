@@ -309,11 +309,11 @@ interface UpstreamAnswer { status: number; headers: Record<string, string | stri
  * One POST through the worker's dispatcher, with a handler of RouterHub's own: undici's HTTP parser
  * hands each network chunk of a 200's body straight to the consumer `onStatus` returned (no Readable
  * between them: its push, events and read per chunk were ~5% of a worker's CPU with 2,000 slow
- * streams); any other status's body is collected as text. The consumer returns true once the response has its
- * terminal frame: the answer resolves then, at once. The rest of the body is read and dropped rather
- * than aborted: providers end the stream right after their last event, and a request cut before its
- * end costs the connection, i.e. a new connection (with a real provider, a TLS handshake) for every
- * request.
+ * streams); any other status's body is collected as text. The consumer returns true once the
+ * response has its terminal frame: the answer resolves then, at once. The rest of the body is read
+ * and dropped rather than aborted: providers end the stream right after their last event, and a
+ * request cut before its end costs the connection, i.e. a new connection (with a real provider, a
+ * TLS handshake) for every request.
  */
 function exchange(ctx: RunContext, upstream: Upstream, onStatus: (status: number) => ((chunk: Buffer) => boolean) | null): Promise<UpstreamAnswer> {
   const { signal } = ctx;
@@ -321,8 +321,9 @@ function exchange(ctx: RunContext, upstream: Upstream, onStatus: (status: number
     if (signal.aborted) return reject(signal.reason);
     const answer: UpstreamAnswer = { status: 0, headers: {}, text: null };
     let controller: Dispatcher.DispatchController | null = null;
+    // A 200's consumer; any other status's body is collected.
     let consume: ((chunk: Buffer) => boolean) | null = null;
-    let errorBody: Buffer[] | null = null;
+    const errorBody: Buffer[] = [];
     let settled = false;
     let drain: NodeJS.Timeout | null = null;
     const onAbort = () => controller?.abort(signal.reason);
@@ -357,16 +358,14 @@ function exchange(ctx: RunContext, upstream: Upstream, onStatus: (status: number
           consume = onStatus(status);
         } catch (err) {
           controller?.abort(err as Error);
-          return;
         }
-        if (consume === null) errorBody = [];
       },
       onResponseData(c, chunk) {
         if (settled) return;
-        if (errorBody) return void errorBody.push(chunk);
+        if (!consume) return void errorBody.push(chunk);
         let done: boolean;
         try {
-          done = consume!(chunk);
+          done = consume(chunk);
         } catch (err) {
           settle(err);
           return c.abort(err as Error);
@@ -377,7 +376,7 @@ function exchange(ctx: RunContext, upstream: Upstream, onStatus: (status: number
       },
       onResponseEnd() {
         if (drain) clearTimeout(drain);
-        if (errorBody) answer.text = Buffer.concat(errorBody).toString('utf8');
+        if (!consume) answer.text = Buffer.concat(errorBody).toString('utf8');
         settle();
       },
       // Also after the terminal frame: a late error only drops the connection.
