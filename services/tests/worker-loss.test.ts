@@ -107,12 +107,14 @@ t.test('a worker at capacity takes no more jobs: the excess gets a clear 503, an
 t.test('past ROUTERHUB_MAX_WAITING_BYTES the ingress turns requests away at once, and admits them again once the backlog clears', async (t) => {
   const small = await startTestCluster(() => [{ id: 'test/model', deployments: [{ provider: 'openai-responses' }] }], {
     workers: 1,
-    env: { WORKER_MAX_STREAMS: '1', ROUTERHUB_ACCEPT_TIMEOUT_MS: '2000', ROUTERHUB_MAX_WAITING_BYTES: '1' },
+    env: { WORKER_MAX_STREAMS: '1', ROUTERHUB_ACCEPT_TIMEOUT_MS: '10000', ROUTERHUB_MAX_WAITING_BYTES: '1' },
   });
   t.teardown(() => small.stop());
   const ask = (input: string) => postResponses(small.cluster.baseUrl, small.key, { model: 'test/model', input, stream: true });
   const waitingBytes = async () => Number(/^routerhub_waiting_request_bytes (\d+)/m.exec(await (await fetch(`${small.cluster.baseUrl}/metrics`)).text())?.[1]);
-  small.mock.script({ parts: [{ type: 'text', text: 'tick '.repeat(50) }], delayMs: 20 }, { parts: [{ type: 'text', text: 'served after waiting' }] });
+  // The slot stays taken for 4 s: time enough, on a loaded CI machine, to see the next request wait and a
+  // third be refused (CI once saw a 1 s stream end before the second request reached the ingress).
+  small.mock.script({ parts: [{ type: 'text', text: 'tick '.repeat(200) }], delayMs: 20 }, { parts: [{ type: 'text', text: 'served after waiting' }] });
   const serving = ask('holds the only slot');
   t.ok(await waitUntil(() => small.mock.requests.length === 1, 5000), 'the worker is busy');
   const waiting = ask('waits for the worker');
