@@ -270,7 +270,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         return next;
       },
       async addWorker() {
-        const before = await liveWorkers(baseUrl);
+        // A worker that exited a moment ago counts as live at the ingress until its dead window has
+        // passed; its going would hide the new one's arrival. Wait until the count is of running ones.
+        const running = () => workers.filter((w) => w.exitCode === null && w.signalCode === null).length;
+        const settled = Date.now() + 10_000;
+        let before = await liveWorkers(baseUrl);
+        while (before > running() && Date.now() < settled) before = await sleep(50).then(() => liveWorkers(baseUrl));
         const w = startWorker();
         workers.push(w);
         const until = Date.now() + 10_000;
