@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { accountDisabled, invalidApiKey, keyRateLimited, keyStoreUnavailable, missingApiKey, modelNotAllowed, spendLimitReached, tooManyStreams } from '../protocol/errors';
 import { hashKey, keyByHash, type ApiKeyRecord } from '../store/keys';
 import { nextReset, periodsAt, type LimitReset } from '../store/periods';
-import type { Redis } from '../store/redis';
+import { luaScript, type Redis } from '../store/redis';
 import { tokenWindowKey } from '../store/usage';
 import { metrics } from '../telemetry/metrics';
 import { modelMatcher } from './input';
@@ -108,10 +108,10 @@ export class Limits {
   private readonly recent = new Map<string, { keyId: string; accountId: string; until: number }>();
   private readonly matchers = new Map<string, (model: string) => boolean>();
 
+  private readonly admitScript: (...args: Array<string | number>) => Promise<string[]>;
+
   constructor(private readonly redis: Redis, private readonly opts: AdmissionOptions) {
-    // EVALSHA (ioredis loads the script on first use): the script's text is not sent, hashed and
-    // looked up again on every request.
-    if (!('rhAdmit' in redis)) redis.defineCommand('rhAdmit', { numberOfKeys: 1, lua: ADMIT });
+    this.admitScript = luaScript(redis, 'rhAdmit', 1, ADMIT);
     this.renew = setInterval(() => this.renewLeases(), Math.max(100, Math.floor(opts.leaseTtlMs / 3)));
     this.renew.unref();
   }
@@ -133,7 +133,7 @@ export class Limits {
     const lease = randomBytes(9).toString('base64url');
     let r: string[];
     try {
-      r = (await (this.redis as Redis & { rhAdmit: (...args: Array<string | number>) => Promise<string[]> }).rhAdmit(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs, pinned ? '1' : '0'));
+      r = (await this.admitScript(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs, pinned ? '1' : '0'));
     } catch {
       return this.storeDown(hash, now);
     }

@@ -6,7 +6,7 @@
 // that PUBLISH each change); every process keeps a local copy fed by that channel and a short poll,
 // so routing a request reads memory and only failures (and probes) cost a round trip.
 import type { UpstreamFailure } from '../providers/types';
-import type { Redis } from '../store/redis';
+import { luaScript, type Redis } from '../store/redis';
 import { metrics, scrapeHooks } from '../telemetry/metrics';
 
 /** Per model in the catalog (`health`); every field has a default. */
@@ -141,11 +141,6 @@ redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', KEYS[1], ARGV[1] .. '\\t' .. doc)
 return doc`;
 
-type HealthCommands = Redis & {
-  rhHealthFail(...args: Array<string | number>): Promise<[string, number]>;
-  rhHealthOk(...args: Array<string | number>): Promise<string | null>;
-};
-
 export function parseRecord(doc: string): HealthRecord | undefined {
   try {
     const r = JSON.parse(doc) as Partial<HealthRecord>;
@@ -189,11 +184,12 @@ export class DeploymentHealth implements HealthView {
   /** Probes this process saw claimed elsewhere: not asked again before this time. */
   private readonly probeBusy = new Map<string, number>();
 
+  private readonly fail: (...args: Array<string | number>) => Promise<[string, number]>;
+  private readonly ok: (...args: Array<string | number>) => Promise<string | null>;
+
   constructor(private readonly redis: Redis, private readonly opts: DeploymentHealthOptions) {
-    if (!('rhHealthFail' in redis)) {
-      redis.defineCommand('rhHealthFail', { numberOfKeys: 2, lua: FAIL });
-      redis.defineCommand('rhHealthOk', { numberOfKeys: 2, lua: OK });
-    }
+    this.fail = luaScript(redis, 'rhHealthFail', 2, FAIL);
+    this.ok = luaScript(redis, 'rhHealthOk', 2, OK);
     // A subscribed connection can do nothing else: a second one.
     this.subscriber = redis.duplicate();
     this.subscriber.on('error', () => undefined);
@@ -235,18 +231,17 @@ export class DeploymentHealth implements HealthView {
   async report(deploymentId: string, outcome: Outcome, settings: HealthSettings = DEFAULT_HEALTH, pool: string[] = []): Promise<void> {
     const now = Date.now();
     const probeKey = PROBE_PREFIX + deploymentId;
-    const cmd = this.redis as HealthCommands;
     try {
       if (outcome.kind === 'ok') {
         const r = this.records.get(deploymentId);
         if (!r || (r.failures === 0 && statusOf(r, now).state !== 'half_open')) return;
-        const doc = await cmd.rhHealthOk(HEALTH_KEY, probeKey, deploymentId, now);
+        const doc = await this.ok(HEALTH_KEY, probeKey, deploymentId, now);
         if (doc) this.learn(deploymentId, doc);
         return;
       }
       const cooldownMs = outcome.kind === 'rate_limited' ? (outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : settings.rate_limit_backoff_ms) : 0;
       const error = outcome.kind === 'failed' ? outcome.error : 'rate_limited';
-      const [doc, ejected] = await cmd.rhHealthFail(
+      const [doc, ejected] = await this.fail(
         HEALTH_KEY, probeKey, deploymentId, now, outcome.kind, cooldownMs, settings.consecutive_5xx,
         settings.base_ejection_ms, settings.max_ejection_ms, settings.max_ejection_percent, error, ...(pool.length > 0 ? pool : [deploymentId]),
       );

@@ -24,6 +24,15 @@ export function connectRedis(url: string, opts: RedisOptions = {}): Redis {
   return redis;
 }
 
+/**
+ * A Lua script run with EVALSHA: ioredis loads it on first use (and again after a Redis restart
+ * or SCRIPT FLUSH), so its text is not sent, hashed and looked up again on every call as with EVAL.
+ */
+export function luaScript<T>(redis: Redis, name: string, numberOfKeys: number, lua: string): (...args: Array<string | number | Buffer>) => Promise<T> {
+  if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name];
+  return (...args) => run.apply(redis, args);
+}
 
 /**
  * Whether Redis answers a PING within `timeoutMs`. The answer is kept for `cacheMs` and concurrent

@@ -2,7 +2,7 @@
 // bounded in size per entry (the worker stops recording past it) and in total (the store script
 // evicts the entries that expire soonest until the new one fits). An index (sorted set by expiry)
 // and a size table keep the total exact although Redis expires entries by itself.
-import type { Redis } from './redis';
+import { luaScript, type Redis } from './redis';
 
 const PREFIX = 'rh:rcache:';
 const INDEX = `${PREFIX}index`;
@@ -44,7 +44,11 @@ return 1`;
 
 export class ResponseCacheStore {
   /** `maxTotalBytes`: what every entry together may take in Redis. */
-  constructor(private readonly redis: Redis, private readonly maxTotalBytes: number) {}
+  private readonly store: (...args: Array<string | number | Buffer>) => Promise<number>;
+
+  constructor(private readonly redis: Redis, private readonly maxTotalBytes: number) {
+    this.store = luaScript(redis, 'rhResponseCacheStore', 4, STORE);
+  }
 
   async get(hash: string): Promise<Buffer | null> {
     return this.redis.getBuffer(responseCacheKey(hash));
@@ -52,7 +56,7 @@ export class ResponseCacheStore {
 
   /** Stores an entry for `ttlMs`; false when it is larger than the whole cache may be. */
   async put(hash: string, value: Buffer, ttlMs: number): Promise<boolean> {
-    const stored = await this.redis.eval(STORE, 4, responseCacheKey(hash), INDEX, SIZES, TOTAL, value, Math.max(1, Math.round(ttlMs)), Date.now(), this.maxTotalBytes);
+    const stored = await this.store(responseCacheKey(hash), INDEX, SIZES, TOTAL, value, Math.max(1, Math.round(ttlMs)), Date.now(), this.maxTotalBytes);
     return stored === 1;
   }
 

@@ -8,7 +8,7 @@
 import type { Usage } from '../protocol/types';
 import type { Pricing } from '../routing/catalog';
 import { periodsAt } from './periods';
-import type { Redis } from './redis';
+import { luaScript, type Redis } from './redis';
 
 export interface UsageTotals {
   requests: number;
@@ -104,7 +104,11 @@ export function cacheSavingsMicroUsd(usage: Usage, pricing: Pricing | null): num
 
 export class UsageLedger {
   /** `rateWindowMs`: the rpm/tpm window (ROUTERHUB_RATE_WINDOW_MS), shared with the ingress's limits. */
-  constructor(private readonly redis: Redis, private readonly rateWindowMs = 60_000) {}
+  private readonly recordScript: (...args: Array<string | number>) => Promise<number>;
+
+  constructor(private readonly redis: Redis, private readonly rateWindowMs = 60_000) {
+    this.recordScript = luaScript(redis, 'rhUsageRecord', 7, RECORD);
+  }
 
   /** Records one response's usage; returns false when this response was already counted. */
   async record(e: UsageEntry): Promise<boolean> {
@@ -113,8 +117,7 @@ export class UsageLedger {
     const p = periodsAt(at.getTime());
     const member = `${e.accountId}\t${e.keyId}\t${e.model}\t${e.deployment}`;
     const { usage } = e;
-    const done = await this.redis.eval(
-      RECORD, 7,
+    const done = await this.recordScript(
       usageKey(e.keyId, e.model, day), `rh:usage:counted:${e.responseId}`, ledgerRow(day, member), ledgerDay(day),
       spendKey('k', e.keyId), spendKey('a', e.accountId), tokenWindowKey(e.keyId, Math.floor(at.getTime() / this.rateWindowMs)),
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
