@@ -16,7 +16,10 @@ export function connectRedis(url: string, opts: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     lazyConnect: false,
     maxRetriesPerRequest: 2,
-    enableAutoPipelining: true,
+    // No auto-pipelining: it builds a Pipeline object (every command's method copied onto it) per
+    // tick, ~18 µs of CPU per command when a tick has one command, as at 50 requests/s; at 64
+    // commands per tick both ways cost the same (~10 µs each).
+    enableAutoPipelining: false,
     commandTimeout: opts.commandTimeoutMs,
     retryStrategy: (times) => Math.min(times * 100, 2000),
   });
