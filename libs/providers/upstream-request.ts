@@ -15,7 +15,21 @@ const VERSION_SEGMENT = /\/v\d+(?:(?:alpha|beta)\d*)?(?:\/|$)/i;
  * query string in the base URL (Azure's `api-version`, a Gemini `key`) stays a query string.
  */
 export function upstreamUrl(deployment: Deployment, path: string, sdkVersion: string | null = null): string {
-  const url = new URL(deployment.base_url);
+  const key = `${deployment.base_url} ${path} ${sdkVersion}`;
+  let joined = joinedUrls.get(key);
+  if (joined === undefined) {
+    // Few distinct ones (deployments × paths); parsing and serializing a URL per attempt was not free.
+    if (joinedUrls.size > 10_000) joinedUrls.clear();
+    joined = joinUrl(deployment.base_url, path, sdkVersion);
+    joinedUrls.set(key, joined);
+  }
+  return joined;
+}
+
+const joinedUrls = new Map<string, string>();
+
+function joinUrl(baseUrl: string, path: string, sdkVersion: string | null): string {
+  const url = new URL(baseUrl);
   const [pathname, query] = path.split('?', 2);
   let base = url.pathname.replace(/\/+$/, '');
   if (sdkVersion && !VERSION_SEGMENT.test(`${base}/`)) base += `/${sdkVersion}`;

@@ -65,9 +65,19 @@ export function reasoningDeployment(req: ResponsesRequest, deployments: readonly
   return null;
 }
 
+const tags = new Map<string, string>();
+
 /** A deployment's name in the reasoning state it produced: a digest, so clients never see hosts or ids. */
 export function deploymentTag(d: Deployment): string {
-  return createHash('sha256').update(deploymentId(d)).digest('base64url').slice(0, 12);
+  const id = deploymentId(d);
+  let tag = tags.get(id);
+  if (tag === undefined) {
+    // Deployments are few (the catalog's); a digest per response and attempt was not.
+    if (tags.size > 10_000) tags.clear();
+    tag = createHash('sha256').update(id).digest('base64url').slice(0, 12);
+    tags.set(id, tag);
+  }
+  return tag;
 }
 
 /** The deployments in rendezvous order for `key`: the first is the conversation's home. */
