@@ -5,6 +5,9 @@ export function streamingHeaders(deployment: Deployment, credential: Record<stri
   return { 'content-type': 'application/json', accept: 'text/event-stream', ...deployment.headers, ...credential };
 }
 
+/** Upstream URLs already joined, by base URL, path and SDK version. */
+const joinedUrls = new Map<string, string>();
+
 /** A path segment that names an API version: /v1, /v1beta, /v1alpha, /v2… */
 const VERSION_SEGMENT = /\/v\d+(?:(?:alpha|beta)\d*)?(?:\/|$)/i;
 
@@ -25,8 +28,6 @@ export function upstreamUrl(deployment: Deployment, path: string, sdkVersion: st
   }
   return joined;
 }
-
-const joinedUrls = new Map<string, string>();
 
 function joinUrl(baseUrl: string, path: string, sdkVersion: string | null): string {
   const url = new URL(baseUrl);
