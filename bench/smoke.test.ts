@@ -3,14 +3,14 @@
 // conversations with and without affinity, no peer),
 // asserting that it wrote a result file with sane numbers. The numbers themselves are not judged.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { tempDir } from '../libs/testing/temp';
 import type { BenchResults } from './report';
 
 t.test('bench --smoke runs RouterHub, direct and the bare relays end to end and writes its results', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'rh-bench-'));
+  const out = tempDir('rh-bench-');
   const run = spawnSync(process.execPath, [join(__dirname, 'run.js'), '--smoke', '--only', 'throughput,overhead,curve,fleet,families,affinity', '--out', out], { encoding: 'utf8', timeout: 180_000 });
   t.equal(run.status, 0, `bench exited 0\n${run.stdout}\n${run.stderr}`);
   for (const ext of ['json', 'md', 'svg']) t.ok(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`);

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { FAMILIES } from '../providers/index';
+import { tempDir } from '../testing/temp';
 import type { ModelCatalog } from './catalog';
 import { reloadCatalogOnChange } from './catalog-reload';
 
@@ -15,7 +15,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 t.test('SIGHUP reloads the catalog; a file that does not load keeps the one in use', async (t) => {
-  const path = join(mkdtempSync(join(tmpdir(), 'rh-reload-')), 'models.json');
+  const path = join(tempDir('rh-reload-'), 'models.json');
   writeFileSync(path, doc(['a/one']));
   const applied: ModelCatalog[] = [];
   const logs: string[] = [];
@@ -34,7 +34,7 @@ t.test('SIGHUP reloads the catalog; a file that does not load keeps the one in u
 });
 
 t.test('with ROUTERHUB_MODELS_POLL_MS, a change of the file is picked up without a signal', async (t) => {
-  const path = join(mkdtempSync(join(tmpdir(), 'rh-reload-')), 'models.json');
+  const path = join(tempDir('rh-reload-'), 'models.json');
   writeFileSync(path, doc(['a/one']));
   const applied: ModelCatalog[] = [];
   const stop = reloadCatalogOnChange({ path, families: FAMILIES, apply: (c) => applied.push(c), log: () => undefined, pollMs: 50 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { FAMILIES } from '../providers/index';
+import { tempDir } from '../testing/temp';
 import { ModelCatalog } from './catalog';
 import { codexCatalog } from './codex-catalog';
 
@@ -20,7 +20,7 @@ t.test('invalid catalogs are rejected with the path and the problem', async (t) 
   t.throws(() => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep({ provider: 'bedrock' })] }] }, 'f.json', FAMILIES), /provider "bedrock"; known providers: openai-responses/);
   t.throws(() => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [] }] }, 'f.json', FAMILIES), /deployments must NOT have fewer than 1 items/);
   t.throws(() => ModelCatalog.parse({ models: [{ id: 'a/b', deployments: [dep({})] }, { id: 'a/b', deployments: [dep({})] }] }, 'f.json', FAMILIES), /listed twice/);
-  const dir = mkdtempSync(join(tmpdir(), 'rh-cat-'));
+  const dir = tempDir('rh-cat-');
   writeFileSync(join(dir, 'm.json'), '{"models":[{"id":"a/b","deployments":[{"provider":"openai-responses","base_url":"${UNSET_RH_URL}/v1","model":"m"}]}]}');
   t.throws(() => ModelCatalog.load(join(dir, 'm.json'), FAMILIES, {}), /uses \$\{UNSET_RH_URL\}, which is not set/);
 });

@@ -1,14 +1,14 @@
 // Test support: a real local cluster (nats-server, redis-server, ingress, workers as processes)
 // in front of an in-process mock upstream that the test scripts, and an SSE client that reads the
 // real bytes. Used by services/tests and bench.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { startCluster, type Cluster, type ClusterOptions } from '../../deploy/cluster';
 import { MockUpstream, type MockUpstreamOptions } from '../providers/mock/server';
 import type { ModelEntry } from '../routing/catalog';
 import { generateKey } from '../store/keys';
+import { tempDir } from './temp';
 
 export interface TestCluster {
   cluster: Cluster;
@@ -31,7 +31,7 @@ export function mockCatalog(mockUrl: string, models: MockModel[]): string {
       deployments: m.deployments.map((d, i) => ({ base_url: `${mockUrl}/v1`, model: `${m.id.split('/')[1]}-${i}`, priority: i, ...d })),
     })),
   };
-  const path = join(mkdtempSync(join(tmpdir(), 'rh-catalog-')), 'models.json');
+  const path = join(tempDir('rh-catalog-'), 'models.json');
   writeFileSync(path, JSON.stringify(doc, null, 2));
   return path;
 }

@@ -1,10 +1,10 @@
 // Test support: Codex CLI itself (the pinned @openai/codex dev dependency) against a RouterHub, with
 // a temporary CODEX_HOME holding the config a RouterHub user would write.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { everyFamily } from './cluster';
+import { tempDir } from './temp';
 
 const CODEX = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'codex');
 
@@ -13,7 +13,7 @@ const CODEX = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'codex')
 export const CODEX_MODELS = everyFamily({ 'openai-responses': 'openai/test-codex', anthropic: 'anthropic/claude-test', gemini: 'google/gemini-test', 'openai-chat': 'compat/chat-test' });
 
 export function codexHome(baseUrl: string, model: string): string {
-  const home = mkdtempSync(join(tmpdir(), 'rh-codex-home-'));
+  const home = tempDir('rh-codex-home-');
   writeFileSync(join(home, 'config.toml'), `model = "${model}"
 model_provider = "routerhub"
 
@@ -53,5 +53,5 @@ export function runCodex(home: string, key: string, cwd: string, args: string[],
 }
 
 export function workspace(): string {
-  return mkdtempSync(join(tmpdir(), 'rh-codex-work-'));
+  return tempDir('rh-codex-work-');
 }
