@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Cluster } from '../deploy/cluster';
 import type { LoadResult, LoadSpec } from './loadgen';
 
 const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -70,13 +71,24 @@ export function stopChild(c: ChildProcess): Promise<void> {
 }
 
 /** Direct children of this process (to find nats-server, which the cluster handle does not expose). */
-export function childPids(): Array<{ pid: number; comm: string }> {
+function childPids(): Array<{ pid: number; comm: string }> {
   try {
     return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
       .map((p) => ({ pid: Number(p), comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim() }));
   } catch {
     return [];
   }
+}
+
+/** A cluster's processes by name (ingress, worker0…, nats, redis), as the CPU and memory figures name them. */
+export function gatewayPids(c: Cluster): Record<string, number> {
+  const pids: Record<string, number> = { ingress: c.ingress.pid! };
+  c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
+  for (const [name, comm] of [['nats', 'nats-server'], ['redis', 'redis-server']]) {
+    const child = childPids().find((p) => p.comm === comm);
+    if (child) pids[name] = child.pid;
+  }
+  return pids;
 }
 
 const TICKS = 100; // USER_HZ on Linux

@@ -10,7 +10,7 @@ import { generateKey } from '../libs/store/keys';
 import { affinityPlan, runAffinity } from './affinity';
 import { bodySizeCurve, hopFloor } from './curve';
 import { startPeer } from './peer';
-import { childPids, CPUS, pin, PIN, startUpstream } from './procs';
+import { CPUS, gatewayPids, pin, PIN, startUpstream } from './procs';
 import { profilePath } from './profile';
 import { heldRow, markdown, summarize, svg, type BenchResults } from './report';
 import { startNatsRelay, startRelay } from './relay';
@@ -50,15 +50,7 @@ async function main(): Promise<void> {
   }))));
   const key = generateKey();
   const launch = (workers: number) => startCluster({ devKey: key, demoUpstream: false, workers, modelsPath: catalog, stdio: process.argv.includes('--verbose') ? 'inherit' : 'ignore' });
-  const rh = (c: Cluster, family?: string) => routerhubTarget(c.baseUrl, key, () => {
-    const pids: Record<string, number> = { ingress: c.ingress.pid! };
-    c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
-    for (const [name, comm] of [['nats', 'nats-server'], ['redis', 'redis-server']]) {
-      const child = childPids().find((p) => p.comm === comm);
-      if (child) pids[name] = child.pid;
-    }
-    return pids;
-  }, family);
+  const rh = (c: Cluster, family?: string) => routerhubTarget(c.baseUrl, key, () => gatewayPids(c), family);
   const direct = directTarget(upstream.url, upstream.proc.pid!);
   const results: BenchResults = {
     name: args.name, mode: args.mode, startedAt: new Date(t0).toISOString(), durationSec: 0,

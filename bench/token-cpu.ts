@@ -9,7 +9,7 @@
 import { startCluster } from '../deploy/cluster';
 import { generateKey } from '../libs/store/keys';
 import { mockCatalog } from '../libs/testing/cluster';
-import { childPids, PIN, pin, runLoadProcess, sampleProcs, startUpstream } from './procs';
+import { gatewayPids, PIN, pin, runLoadProcess, sampleProcs, startUpstream } from './procs';
 import { profilePath, type StreamProfile } from './profile';
 import { fleetLoad } from './scenarios';
 import { benchModel, routerhubTarget } from './targets';
@@ -31,10 +31,7 @@ async function main(): Promise<void> {
   const catalog = mockCatalog(upstream.url, [{ id: benchModel(profile), deployments: [{ provider: 'openai-responses', base_url: `${upstream.url}${profilePath(profile)}` }] }]);
   const cluster = await startCluster({ devKey: key, demoUpstream: false, workers, modelsPath: catalog, stdio: 'ignore' });
   try {
-    const pids: Record<string, number> = { ingress: cluster.ingress.pid! };
-    cluster.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
-    const nats = childPids().find((p) => p.comm === 'nats-server');
-    if (nats) pids.nats = nats.pid;
+    const pids = gatewayPids(cluster);
     const target = routerhubTarget(cluster.baseUrl, key, () => pids);
     const load = runLoadProcess({ ...target.request(profile), expectTokens: profile.tokens, ...fleetLoad({ streams, profile, rampPerSec }) });
     await new Promise((r) => setTimeout(r, rampSec * 1000 + 3000));

@@ -33,8 +33,7 @@ export function connectRedis(url: string, opts: RedisOptions = {}): Redis {
  */
 export function luaScript<T>(redis: Redis, name: string, numberOfKeys: number, lua: string): (...args: Array<string | number | Buffer>) => Promise<T> {
   if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
-  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name];
-  return (...args) => run.apply(redis, args);
+  return (redis as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name].bind(redis);
 }
 
 /**
