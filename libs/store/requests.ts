@@ -48,15 +48,23 @@ export interface RequestFilter { account_id?: string; key_id?: string; model?: s
 const MAX_SCAN = 20_000;
 const CHUNK = 500;
 
+/**
+ * How often one writer trims the log by age. The bound is days: trimming with every append was a
+ * Redis command per response for entries that age out a few per second at most.
+ */
+const TRIM_EVERY_MS = 10_000;
+
 export class RequestLog {
+  private trimmedAt = 0;
+
   constructor(private readonly redis: Redis, private readonly opts: { maxEntries: number; maxAgeMs: number }) {}
 
   async append(r: Omit<RequestRecord, 'id'>): Promise<void> {
-    const minId = `${Date.now() - this.opts.maxAgeMs}-0`;
-    await Promise.all([
-      this.redis.xadd(STREAM, 'MAXLEN', '~', this.opts.maxEntries, '*', 'r', JSON.stringify(r)),
-      this.redis.xtrim(STREAM, 'MINID', '~', minId),
-    ]);
+    const added = this.redis.xadd(STREAM, 'MAXLEN', '~', this.opts.maxEntries, '*', 'r', JSON.stringify(r));
+    const now = Date.now();
+    if (now - this.trimmedAt < Math.min(TRIM_EVERY_MS, this.opts.maxAgeMs)) return void (await added);
+    this.trimmedAt = now;
+    await Promise.all([added, this.redis.xtrim(STREAM, 'MINID', '~', `${now - this.opts.maxAgeMs}-0`)]);
   }
 
   /** Newest first; `before` is a record id (exclusive) from a previous page's `next_before`. */
