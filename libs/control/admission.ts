@@ -107,6 +107,9 @@ export class Limits {
   /** Key hashes admitted lately, for fail-open only. */
   private readonly recent = new Map<string, { keyId: string; accountId: string; until: number }>();
   private readonly matchers = new Map<string, (model: string) => boolean>();
+  /** Lease ids: this process's random prefix and a count, unique across ingresses without random bytes per request. */
+  private readonly leasePrefix = randomBytes(9).toString('base64url');
+  private leaseCount = 0;
 
   private readonly admitScript: (...args: Array<string | number>) => Promise<string[]>;
 
@@ -130,7 +133,7 @@ export class Limits {
     const hash = hashKey(m[1]);
     const now = Date.now();
     const p = periodsAt(now);
-    const lease = randomBytes(9).toString('base64url');
+    const lease = `${this.leasePrefix}${(++this.leaseCount).toString(36)}`;
     let r: string[];
     try {
       r = (await this.admitScript(keyByHash(hash), now, this.opts.rateWindowMs, p.day, p.week, p.month, lease, this.opts.leaseTtlMs, pinned ? '1' : '0'));

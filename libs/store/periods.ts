@@ -9,11 +9,18 @@ export interface Periods { day: string; week: string; month: string }
 
 const DAY_MS = 86_400_000;
 
-export function periodsAt(ms: number): Periods {
+/** The periods of the last day asked for: admission and the ledger ask once per request. */
+let lastDay: { index: number; periods: Readonly<Periods> } | null = null;
+
+export function periodsAt(ms: number): Readonly<Periods> {
+  const index = Math.floor(ms / DAY_MS);
+  if (lastDay?.index === index) return lastDay.periods;
   const d = new Date(ms);
   const day = d.toISOString().slice(0, 10);
   const monday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - ((d.getUTCDay() + 6) % 7) * DAY_MS);
-  return { day: `d:${day}`, week: `w:${monday.toISOString().slice(0, 10)}`, month: `m:${day.slice(0, 7)}` };
+  const periods = Object.freeze({ day: `d:${day}`, week: `w:${monday.toISOString().slice(0, 10)}`, month: `m:${day.slice(0, 7)}` });
+  lastDay = { index, periods };
+  return periods;
 }
 
 /** The field counting spend toward a limit with this reset ('all' for a limit that never resets). */
