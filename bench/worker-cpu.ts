@@ -2,7 +2,7 @@
 // The worker runs in this process with a real nats-server, redis-server and bench upstream (their own
 // processes); jobs are published as the ingress publishes them, 50 a second (R), with the captured ~40 KB
 // Codex body (a tiny one, or one grown to B bytes as the body-size curve grows it) and a 64-token answer; the figure is this process's CPU per job, net of
-// its rate at rest. The cluster bench sums every process on a shared core; this isolates the worker,
+// its rate at rest, and redis-server's the same way (10 ms ticks: use a few thousand jobs). The cluster bench sums every process on a shared core; this isolates the worker,
 // so a change to its path can be compared run against run (alternate them: identical runs differ by
 // up to ±10%, so only a change larger than that shows in a few runs).
 import { connectRedis } from '../libs/store/redis';
@@ -13,7 +13,7 @@ import { decodeBatches, encode, F } from '../libs/wire/frames';
 import { subjects } from '../libs/wire/subjects';
 import { Worker } from '../libs/worker/worker';
 import { profilePath, type StreamProfile } from './profile';
-import { startUpstream, type UpstreamProc } from './procs';
+import { sampleProcs, startUpstream, type UpstreamProc } from './procs';
 import { codexBodyOfSize } from './curve';
 import { codexBody } from './targets';
 
@@ -75,16 +75,21 @@ async function main(): Promise<void> {
     await run(Math.min(200, jobs)); // JIT, connections
     await new Promise((r) => setTimeout(r, 1000));
     const rest = process.cpuUsage();
+    const redisRest = sampleProcs({ redis: redisServer.pid! });
     const restStart = performance.now();
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 2000));
     const restUs = process.cpuUsage(rest);
-    const restPerMs = (restUs.user + restUs.system) / (performance.now() - restStart);
+    const restMs = performance.now() - restStart;
+    const restPerMs = (restUs.user + restUs.system) / restMs;
+    const redisRestPerMs = (redisRest.stop().redis.cpuSec * 1e6) / restMs;
     const start = process.cpuUsage();
+    const redisCpu = sampleProcs({ redis: redisServer.pid! });
     const startedAt = performance.now();
     await run(jobs);
     const used = process.cpuUsage(start);
     const perJob = (used.user + used.system - restPerMs * (performance.now() - startedAt)) / jobs;
-    console.log(`worker CPU per job: ${perJob.toFixed(0)} µs (${jobs} jobs at ${rate}/s, ${body.byteLength} B bodies, ${PROFILE.tokens}-token answers; at rest ${restPerMs.toFixed(1)} µs/ms)`);
+    const redisPerJob = (redisCpu.stop().redis.cpuSec * 1e6 - redisRestPerMs * (performance.now() - startedAt)) / jobs;
+    console.log(`worker CPU per job: ${perJob.toFixed(0)} µs, Redis's ${redisPerJob.toFixed(0)} µs (${jobs} jobs at ${rate}/s, ${body.byteLength} B bodies, ${PROFILE.tokens}-token answers; at rest ${restPerMs.toFixed(1)} µs/ms)`);
     await worker.stop(100);
     await nc.close();
     await ingress.close();

@@ -3,7 +3,7 @@
 // unless the operator turns it on (ROUTERHUB_LOG_BODIES).
 import type { Redis } from './redis';
 
-const STREAM = 'rh:requests';
+export const REQUEST_LOG_STREAM = 'rh:requests';
 
 export interface FailedAttempt { deployment: string; status: number; code: string | null; message: string }
 
@@ -42,6 +42,9 @@ export interface RequestRecord {
   output_text?: string;
 }
 
+/** XADD rh:requests MAXLEN ~ <maxEntries> * r <json>, then XTRIM rh:requests MINID ~ <minId> when minId is set. */
+export interface LogAppend { maxEntries: number; minId: string; json: string }
+
 export interface RequestFilter { account_id?: string; key_id?: string; model?: string; status?: string; before?: string; limit: number }
 
 /** Entries scanned per page request at most: a filter that matches little cannot make one call read the whole log. */
@@ -60,11 +63,22 @@ export class RequestLog {
   constructor(private readonly redis: Redis, private readonly opts: { maxEntries: number; maxAgeMs: number }) {}
 
   async append(r: Omit<RequestRecord, 'id'>): Promise<void> {
-    const added = this.redis.xadd(STREAM, 'MAXLEN', '~', this.opts.maxEntries, '*', 'r', JSON.stringify(r));
+    const a = this.entry(r);
+    await Promise.all([
+      this.redis.xadd(REQUEST_LOG_STREAM, 'MAXLEN', '~', a.maxEntries, '*', 'r', a.json),
+      a.minId && this.redis.xtrim(REQUEST_LOG_STREAM, 'MINID', '~', a.minId),
+    ]);
+  }
+
+  /**
+   * One record as the commands that append it, for a script that writes it with other things in
+   * the same round trip (the usage ledger's); `minId` is empty except when it is time to trim by age.
+   */
+  entry(r: Omit<RequestRecord, 'id'>): LogAppend {
     const now = Date.now();
-    if (now - this.trimmedAt < Math.min(TRIM_EVERY_MS, this.opts.maxAgeMs)) return void (await added);
-    this.trimmedAt = now;
-    await Promise.all([added, this.redis.xtrim(STREAM, 'MINID', '~', `${now - this.opts.maxAgeMs}-0`)]);
+    const trim = now - this.trimmedAt >= Math.min(TRIM_EVERY_MS, this.opts.maxAgeMs);
+    if (trim) this.trimmedAt = now;
+    return { maxEntries: this.opts.maxEntries, minId: trim ? `${now - this.opts.maxAgeMs}-0` : '', json: JSON.stringify(r) };
   }
 
   /** Newest first; `before` is a record id (exclusive) from a previous page's `next_before`. */
@@ -74,7 +88,7 @@ export class RequestLog {
     let scanned = 0;
     let exhausted = false;
     while (out.length <= f.limit && scanned < MAX_SCAN) {
-      const entries = await this.redis.xrevrange(STREAM, end, '-', 'COUNT', CHUNK);
+      const entries = await this.redis.xrevrange(REQUEST_LOG_STREAM, end, '-', 'COUNT', CHUNK);
       scanned += entries.length;
       for (const [id, fields] of entries) {
         const r = { id, ...(JSON.parse(fields[1]) as Omit<RequestRecord, 'id'>) };

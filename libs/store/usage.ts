@@ -5,10 +5,13 @@
 // counters spend limits are checked against, and the key's tokens in the current rate window.
 // A line whose usage RouterHub estimated (the provider sent none: a cancelled or broken stream)
 // also counts in the rows' `estimated` field, so that an operator can tell how much of a bill is.
+// The response's request-log record can ride in the same script (one round trip per response, and
+// a retried write appends it once, as it counts once).
 import type { Usage } from '../protocol/types';
 import type { Pricing } from '../routing/catalog';
 import { periodsAt } from './periods';
 import { luaScript, type Redis } from './redis';
+import { REQUEST_LOG_STREAM, type LogAppend } from './requests';
 
 export interface UsageTotals {
   requests: number;
@@ -45,6 +48,10 @@ for _, spend in ipairs({KEYS[5], KEYS[6]}) do
 end
 redis.call('INCRBY', KEYS[7], ARGV[10])
 redis.call('PEXPIRE', KEYS[7], ARGV[11])
+if ARGV[15] then
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[15], '*', 'r', ARGV[16])
+  if ARGV[17] ~= '' then redis.call('XTRIM', KEYS[8], 'MINID', '~', ARGV[17]) end
+end
 return 1`;
 
 /** One response's line in the ledger. */
@@ -107,11 +114,14 @@ export class UsageLedger {
   private readonly recordScript: (...args: Array<string | number>) => Promise<number>;
 
   constructor(private readonly redis: Redis, private readonly rateWindowMs = 60_000) {
-    this.recordScript = luaScript(redis, 'rhUsageRecord', 7, RECORD);
+    this.recordScript = luaScript(redis, 'rhUsageRecord', 8, RECORD);
   }
 
-  /** Records one response's usage; returns false when this response was already counted. */
-  async record(e: UsageEntry): Promise<boolean> {
+  /**
+   * Records one response's usage, and its request-log record (RequestLog.entry) when given; returns
+   * false when this response was already counted (its record was appended then).
+   */
+  async record(e: UsageEntry, log?: LogAppend): Promise<boolean> {
     const at = e.at ?? new Date();
     const day = at.toISOString().slice(0, 10);
     const p = periodsAt(at.getTime());
@@ -119,11 +129,12 @@ export class UsageLedger {
     const { usage } = e;
     const done = await this.recordScript(
       usageKey(e.keyId, e.model, day), `rh:usage:counted:${e.responseId}`, ledgerRow(day, member), ledgerDay(day),
-      spendKey('k', e.keyId), spendKey('a', e.accountId), tokenWindowKey(e.keyId, Math.floor(at.getTime() / this.rateWindowMs)),
+      spendKey('k', e.keyId), spendKey('a', e.accountId), tokenWindowKey(e.keyId, Math.floor(at.getTime() / this.rateWindowMs)), REQUEST_LOG_STREAM,
       usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens,
       usage.output_tokens_details.reasoning_tokens, e.costMicroUsd,
       member, p.day, p.week, p.month, usage.input_tokens + usage.output_tokens, 2 * this.rateWindowMs, e.estimated ? 1 : 0,
       usage.input_tokens_details.cache_write_tokens ?? 0, e.cacheSavingsMicroUsd ?? 0,
+      ...(log ? [log.maxEntries, log.json, log.minId] : []),
     );
     return done === 1;
   }

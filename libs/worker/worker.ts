@@ -10,7 +10,7 @@ import { requestBodyUnavailable, responseEndingLost, responseTimeout, responseUn
 import { deploymentId } from '../routing/catalog';
 import { DeploymentHealth } from '../routing/health';
 import type { Redis } from '../store/redis';
-import { RequestLog, type RequestRecord } from '../store/requests';
+import { RequestLog, type LogAppend, type RequestRecord } from '../store/requests';
 import { ResponseCacheStore } from '../store/response-cache';
 import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from '../store/usage';
 import type { Log } from '../telemetry/log';
@@ -290,9 +290,10 @@ export class Worker {
 
   /**
    * The ledger line (every response that reached a provider, `trace.billed`) and the request-log
-   * record (every response) of one job. A duplicate (`superseded`: the job was republished and
-   * another worker serves it) is billed by that worker; the per-response marker would drop it anyway,
-   * but it must not win the race against the line of the response the client saw.
+   * record (every response) of one job, in one Redis round trip when billed. A duplicate
+   * (`superseded`: the job was republished and another worker serves it) is billed by that worker;
+   * the per-response marker would drop it anyway, but it must not win the race against the line of
+   * the response the client saw.
    */
   private record(job: Job, out: FrameBatcher, trace: JobTrace, startedAt: number, requestBody: string | undefined, superseded: boolean, span: Span, cache: CacheStatus | null): void {
     const accountId = job.accountId ?? 'default';
@@ -302,11 +303,6 @@ export class Worker {
     const usage = billed?.usage ?? null;
     const pricing = trace.deployment?.pricing ?? job.plan.pricing;
     const cost = usage ? costMicroUsd(usage, pricing) : 0;
-    if (billed) {
-      metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
-      countTokens(job.plan.model, deployment ?? 'none', billed.usage);
-      this.bill({ responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, cacheSavingsMicroUsd: cacheSavingsMicroUsd(billed.usage, pricing), estimated: billed.estimated });
-    }
     const t = out.terminal;
     const status: RequestRecord['status'] = t === null ? 'cancelled' : t[0] === F.Failed ? 'failed' : t[0] === F.Completed && t[2] ? 'incomplete' : 'completed';
     const record: Omit<RequestRecord, 'id'> = {
@@ -333,7 +329,14 @@ export class Worker {
       ...(cache ? { cache } : {}),
       ...(requestBody !== undefined ? { request_body: requestBody, output_text: out.outputText?.join('') ?? '' } : {}),
     };
-    this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
+    if (billed) {
+      metrics.usageRecords.inc({ basis: billed.estimated ? 'estimated' : 'provider' });
+      countTokens(job.plan.model, deployment ?? 'none', billed.usage);
+      const entry = { responseId: job.id, keyId: job.keyId, accountId, model: job.plan.model, deployment: deployment ?? 'none', usage: billed.usage, costMicroUsd: cost, cacheSavingsMicroUsd: cacheSavingsMicroUsd(billed.usage, pricing), estimated: billed.estimated };
+      this.bill(entry, this.requestLog.entry(record));
+    } else {
+      this.requestLog.append(record).catch((err: Error) => this.opts.log(`request log of ${job.id} not written: ${err.message}`));
+    }
     this.observe(record, trace, span, superseded);
   }
 
@@ -356,22 +359,23 @@ export class Worker {
   }
 
   /**
-   * Writes one ledger line, retrying while Redis refuses (restarting, paused past its command
-   * timeout): a retry of a write that did land is dropped by the per-response marker.
+   * Writes one ledger line and the response's request-log record in one script, retrying while
+   * Redis refuses (restarting, paused past its command timeout): a retry of a write that did land
+   * is dropped by the per-response marker.
    */
-  private bill(entry: UsageEntry): void {
+  private bill(entry: UsageEntry, log: LogAppend): void {
     const until = Date.now() + (this.opts.ledgerRetryMs ?? 120_000);
     // Every retry writes the same day and rate window as the first try, whenever it lands.
     entry.at ??= new Date();
     const write = (async () => {
       for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
         try {
-          await this.ledger.record(entry);
+          await this.ledger.record(entry, log);
           return;
         } catch (err) {
           if (Date.now() + delay > until) {
             metrics.usageRecordsLost.inc();
-            this.opts.log(`usage of ${entry.responseId} not recorded (${JSON.stringify(entry.usage)}): ${(err as Error).message}`);
+            this.opts.log(`usage and request log of ${entry.responseId} not recorded (${JSON.stringify(entry.usage)}): ${(err as Error).message}`);
             return;
           }
           await new Promise((r) => setTimeout(r, delay));

@@ -10,6 +10,7 @@ import type { MockTurn } from '../../libs/providers/mock/script';
 import type { ResponsesRequest } from '../../libs/protocol/types';
 import { everyFamily, familyCatalog, postResponses, sleep, startTestCluster, terminals, waitUntil, type SseEvent, type TestCluster } from '../../libs/testing/cluster';
 import { addSeenUsage, LedgerProbe, noUsage, streamedChars, withLedgerCluster } from '../../libs/testing/ledger';
+import { RequestLog } from '../../libs/store/requests';
 import { UsageLedger } from '../../libs/store/usage';
 import { decode } from '../../libs/wire/frames';
 import type { Job } from '../../libs/wire/job';
@@ -223,13 +224,22 @@ t.test('RouterHub stopping a response (response_timeout, a worker shutting down)
   t.same({ requests: d.requests, input: d.input_tokens, output: d.output_tokens, estimated: d.estimated }, { requests: seen.responses, input: seen.input_tokens, output: seen.output_tokens, estimated: 5 }, 'the ledger equals what the clients saw');
 });
 
-t.test('the per-response marker: a retried ledger write counts once', async (t) => {
+t.test('the per-response marker: a retried ledger write counts once, and appends its request-log record once', async (t) => {
   const ledger = new UsageLedger(redis);
+  const log = new RequestLog(redis, { maxEntries: 1000, maxAgeMs: 86_400_000 });
   const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 2, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 };
   const entry = { responseId: `resp_marker_${Date.now()}`, keyId: 'key_marker', accountId: 'default', model: 'm', deployment: 'd', usage, costMicroUsd: 5, estimated: true };
-  t.equal(await ledger.record(entry), true);
+  const record = {
+    time: new Date().toISOString(), response_id: entry.responseId, account_id: 'default', key_id: 'key_marker', user_agent: null, endpoint: '/v1/responses',
+    model: 'm', deployment: 'd', attempts: [], status: 'completed' as const, error_code: null, input_tokens: 10, cached_tokens: 0, cache_write_tokens: 0,
+    output_tokens: 2, reasoning_tokens: 0, usage_estimated: true, cost: 5e-6, time_to_first_token_ms: 1, duration_ms: 2,
+  };
+  const append = log.entry(record);
+  t.equal(await ledger.record(entry, append), true);
+  t.equal(await ledger.record(entry, append), false);
   t.equal(await ledger.record(entry), false);
-  t.equal(await ledger.record(entry), false);
+  const logged = (await log.list({ key_id: 'key_marker', limit: 10 })).data;
+  t.same(logged.map((r) => r.response_id), [entry.responseId], 'one request-log record');
   const day = new Date().toISOString().slice(0, 10);
   t.match(await ledger.totals('key_marker', 'm', day), { requests: 1, input_tokens: 10, output_tokens: 2, cost_micro_usd: 5, estimated: 1 });
 });
