@@ -8,7 +8,7 @@ import { dispatchFailed, framesLost, framesSilent, noWorkerAvailable, workerLost
 import { metrics } from '../telemetry/metrics';
 import { decode, decodeBatch, decodeBatches, encode, F, failedFrame, isTerminal, type Frame, type FrameBatch } from '../wire/frames';
 import type { Job } from '../wire/job';
-import { maxPayload as natsMaxPayload } from '../wire/connect';
+import { guarded, maxPayload as natsMaxPayload } from '../wire/connect';
 import { requestIdOf, subjects } from '../wire/subjects';
 
 export interface DispatchOptions {
@@ -27,6 +27,8 @@ export interface DispatchOptions {
   silenceMs: number;
   /** Whether the NATS connection is up (natsLink): while it is down, no round trip can come back. */
   connected: () => boolean;
+  /** Where a message that cannot be decoded is reported (it is dropped). */
+  log?: (line: string) => void;
 }
 
 /** What a response's owner (the HTTP side) hears. Exactly one of onFrames-with-terminal or onFailure ends it. */
@@ -78,19 +80,20 @@ export class Dispatcher {
   constructor(private readonly nc: NatsConnection, private readonly opts: DispatchOptions) {}
 
   start(): void {
-    this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: (err, msg) => !err && this.onBatch(requestIdOf(msg.subject), decodeBatch(msg.data)) }));
+    const log = this.opts.log;
+    this.subs.push(this.nc.subscribe(subjects.outFor(this.ingressId), { callback: guarded('out', (msg) => this.onBatch(requestIdOf(msg.subject), decodeBatch(msg.data)), log) }));
     this.subs.push(this.nc.subscribe(subjects.batches(this.ingressId), {
-      callback: (err, msg) => {
-        if (err) return;
+      callback: guarded('batches', (msg) => {
         for (const batch of decodeBatches(msg.data)) if (batch.requestId !== undefined) this.onBatch(batch.requestId, batch);
-      },
+      }, log),
     }));
-    this.subs.push(this.nc.subscribe(subjects.body(this.ingressId), { callback: (err, msg) => !err && this.serveChunk(msg.data, (d) => msg.respond(d)) }));
+    this.subs.push(this.nc.subscribe(subjects.body(this.ingressId), { callback: guarded('body', (msg) => this.serveChunk(msg.data, (d) => msg.respond(d)), log) }));
     this.subs.push(this.nc.subscribe(subjects.heartbeat, {
-      callback: (err, msg) => {
-        if (err) return;
-        this.workersSeen.set(decode<string>(msg.data), Date.now());
-      },
+      callback: guarded('heartbeat', (msg) => {
+        const worker = decode<unknown>(msg.data);
+        if (typeof worker !== 'string') throw new Error('not a worker id');
+        this.workersSeen.set(worker, Date.now());
+      }, log),
     }));
     const every = Math.max(250, Math.floor(this.opts.workerDeadMs / 4));
     this.sweep = setInterval(() => {

@@ -1,4 +1,5 @@
-import { connect, Events, type NatsConnection } from 'nats';
+import { connect, Events, type Msg, type NatsConnection, type NatsError } from 'nats';
+import { metrics } from '../telemetry/metrics';
 
 /**
  * A NATS connection that reconnects forever: a NATS restart must not take a process down. `url` may
@@ -34,4 +35,23 @@ export function natsLink(nc: NatsConnection): { connected(): boolean } {
     }
   })().catch(() => undefined);
   return { connected: () => up && !nc.isClosed() };
+}
+
+/**
+ * A subscription callback that survives the messages it is sent. nats.js closes the connection's
+ * reader when a callback throws, and reconnects: every message in flight to the process is lost, so
+ * one undecodable message (a corrupt one, one from a build that speaks another frame format) broke
+ * every stream of the ingress or worker that read it. Here it is dropped, counted by `kind` (the
+ * subscription's purpose) and logged.
+ */
+export function guarded(kind: string, handle: (msg: Msg) => void, log?: (line: string) => void): (err: NatsError | null, msg: Msg) => void {
+  return (err, msg) => {
+    if (err) return;
+    try {
+      handle(msg);
+    } catch (e) {
+      metrics.natsMessagesDropped.inc({ kind });
+      log?.(`a ${kind} message on ${msg.subject} (${msg.data.byteLength} bytes) dropped: ${(e as Error).message}`);
+    }
+  };
 }

@@ -50,3 +50,17 @@ export interface Job {
  * `chunkBytes` (under the ingress's max_payload) with requests [job id, chunk index] on `subject`.
  */
 export interface BodyPull { subject: string; bytes: number; chunkBytes: number }
+
+/**
+ * Whether a decoded job message has what a worker reads of it before any failure can reach the
+ * ingress (where to reply, whose key, the plan, the body): anything else on the job subject is dropped.
+ */
+export function isJob(value: unknown): value is Job {
+  if (typeof value !== 'object' || value === null) return false;
+  const j = value as Partial<Job>;
+  const plan = j.plan as Partial<RoutePlan> | undefined;
+  return typeof j.id === 'string' && typeof j.replyTo === 'string' && (j.batchesTo === undefined || typeof j.batchesTo === 'string')
+    && typeof j.keyId === 'string' && typeof j.deadline === 'number'
+    && typeof plan === 'object' && plan !== null && typeof plan.model === 'string' && Array.isArray(plan.deployments)
+    && (j.body instanceof Uint8Array || (typeof j.pull === 'object' && j.pull !== null));
+}

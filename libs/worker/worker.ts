@@ -16,9 +16,9 @@ import { cacheSavingsMicroUsd, costMicroUsd, UsageLedger, type UsageEntry } from
 import type { Log } from '../telemetry/log';
 import { countTokens, metrics } from '../telemetry/metrics';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
-import { maxPayload } from '../wire/connect';
+import { guarded, maxPayload } from '../wire/connect';
 import { decode, encode, encodeBatch, encodeBatches, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
-import type { Job } from '../wire/job';
+import { isJob, type Job } from '../wire/job';
 import { ingressOf, subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
 import { ContextCaches } from './context-cache';
@@ -136,7 +136,7 @@ export class Worker {
 
   start(): void {
     this.openIntake();
-    this.subs.push(this.nc.subscribe(subjects.cancel(this.id), { callback: (err, msg) => !err && this.cancel(new TextDecoder().decode(msg.data)) }));
+    this.subs.push(this.nc.subscribe(subjects.cancel(this.id), { callback: guarded('cancel', (msg) => this.cancel(new TextDecoder().decode(msg.data)), this.opts.log) }));
     const beat = () => this.nc.publish(subjects.heartbeat, encode(this.id));
     beat();
     this.timers.push(setInterval(beat, this.opts.heartbeatMs));
@@ -181,9 +181,13 @@ export class Worker {
     const trace = newTrace();
     const controller = new AbortController();
     const to: Reply = { id: job.id, replyTo: job.replyTo, batchesTo: job.batchesTo };
+    let undeliverable = false;
     const out: FrameBatcher = new FrameBatcher((data) => this.post(to, data, () => {
       // Frames NATS refused: stop the upstream call, and end the response (the ingress sees the gap
-      // in the numbering, or this), whether or not the job is still running.
+      // in the numbering, or this), whether or not the job is still running. Once: when NATS
+      // refuses that ending too, nothing of this response can reach the ingress.
+      if (undeliverable) return;
+      undeliverable = true;
       controller.abort(UNDELIVERABLE);
       out.send(failedFrame(responseUndeliverable()));
     }), this.id, batchedId(to));
@@ -449,7 +453,12 @@ export class Worker {
   }
 
   private openIntake(): void {
-    this.intake = this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: (err, msg) => !err && this.take(decode<Job>(msg.data)) });
+    this.intake = this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: guarded('job', (msg) => {
+        const job = decode<unknown>(msg.data);
+        if (!isJob(job)) throw new Error('not a job (no reply subject, key, plan or body)');
+        this.take(job);
+      }, this.opts.log),
+    });
   }
 
   private closeIntake(): void {

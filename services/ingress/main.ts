@@ -43,6 +43,7 @@ runProcess(log, async () => {
     workerDeadMs,
     silenceMs: settings.ROUTERHUB_KEEPALIVE_MS + workerDeadMs,
     connected: nats.connected,
+    log,
   });
   let draining = false;
   dispatcher.start();
