@@ -1,10 +1,12 @@
 // `node dist/bench/worker-cpu.js [--jobs N] [--tiny | --bytes B] [--rate R]`: one RouterHub worker's CPU per job, alone.
 // The worker runs in this process with a real nats-server, redis-server and bench upstream (their own
-// processes); jobs are published as the ingress publishes them, 50 a second (R), with the captured ~40 KB
-// Codex body (a tiny one, or one grown to B bytes as the body-size curve grows it) and a 64-token answer; the figure is this process's CPU per job, net of
-// its rate at rest, and redis-server's the same way (10 ms ticks: use a few thousand jobs). The cluster bench sums every process on a shared core; this isolates the worker,
-// so a change to its path can be compared run against run (alternate them: identical runs differ by
-// up to ±10%, so only a change larger than that shows in a few runs).
+// processes); jobs are published as the ingress publishes them, 50 a second (R), with the captured
+// ~40 KB Codex body (a tiny one, or one grown to B bytes as the body-size curve grows it) and a
+// 64-token answer. The figures: this process's CPU per job net of its rate at rest, and
+// redis-server's the same way (10 ms ticks: use a few thousand jobs). The cluster bench sums every
+// process on a shared core; this isolates the worker, so a change to its path can be compared run
+// against run (alternate them: identical runs differ by ±10% or more, so only a change larger than
+// that shows in a few runs).
 import { connectRedis } from '../libs/store/redis';
 import { ServerProcess } from '../libs/testing/faults';
 import { logger } from '../libs/telemetry/log';
