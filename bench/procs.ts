@@ -84,8 +84,9 @@ function childPids(): Array<{ pid: number; comm: string }> {
 export function gatewayPids(c: Cluster): Record<string, number> {
   const pids: Record<string, number> = { ingress: c.ingress.pid! };
   c.workers.forEach((w, i) => (pids[`worker${i}`] = w.pid!));
+  const children = childPids();
   for (const [name, comm] of [['nats', 'nats-server'], ['redis', 'redis-server']]) {
-    const child = childPids().find((p) => p.comm === comm);
+    const child = children.find((p) => p.comm === comm);
     if (child) pids[name] = child.pid;
   }
   return pids;
