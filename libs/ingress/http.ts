@@ -7,7 +7,7 @@ import { allDeploymentsRateLimited, deploymentPinNotAllowed, requestBodyTimeout,
 import type { InputLimits } from '../protocol/bounds';
 import { ResponseSettings } from '../protocol/envelope';
 import { ResponseStream } from '../protocol/sse';
-import { parseRequest } from '../protocol/validate';
+import { readRequestHead } from '../protocol/validate';
 import type { Admission, Limits } from '../control/admission';
 import { conversationKey, reasoningDeployment } from '../routing/affinity';
 import { DEPLOYMENT_HEADER, deploymentId, pinPlan, type ModelCatalog, type RoutePlan } from '../routing/catalog';
@@ -165,16 +165,16 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
         if (aborted) return;
         const raw = body!;
         body = null;
-        const request = parseRequest(raw, opts.inputLimits);
-        // Closures below outlive the request object; they keep only its model name and its settings
-        // serialized (a Codex request parses to a few hundred KB of objects, per stream).
+        // All but the input: the worker parses and validates that (an error in it comes back as this
+        // request's 400). Closures below keep only the model name and the settings serialized.
+        const { request, items } = readRequestHead(raw, opts.inputLimits);
         const model = request.model;
         if (request.stream === true) streamedAs = model;
         admitted.checkModel(model);
         const responseCache = cacheMode(cacheHeader);
         // A pinned request (npm run doctor) checks its one deployment whatever health says of it.
         const deployments = opts.catalog.get(model)?.deployments ?? [];
-        const routed = pinned ? opts.catalog.plan(model) : opts.catalog.plan(model, { conversation: conversationKey(request, session), preferred: reasoningDeployment(request, deployments), health: opts.health });
+        const routed = pinned ? opts.catalog.plan(model) : opts.catalog.plan(model, { conversation: conversationKey(request, items, session), preferred: reasoningDeployment(items, deployments), health: opts.health });
         if (!routed) throw modelNotFound(model);
         if (routed.deployments.length === 0) throw allDeploymentsRateLimited(model, routed.retryAfterSeconds ?? 1);
         const plan = pinned ? pinnedPlan(routed, pinned, admitted.management) : routed;
@@ -206,6 +206,7 @@ function handleResponses(res: HttpResponse, req: HttpRequest, opts: IngressOptio
           accountId: admitted.accountId,
           userAgent: userAgent || undefined,
           body: raw,
+          limits: opts.inputLimits,
           plan,
           // A pinned request checks its deployment (npm run doctor): never answered from the response cache.
           ...(pinned ? { responseCache: 'off' as const } : responseCache ? { responseCache } : {}),
@@ -241,7 +242,7 @@ async function authenticate(keys: KeyStore, header: string): Promise<string> {
 /** The model of a request that asks for a stream, or null (an invalid body gets its own 400 next time). */
 function streamedModel(body: Buffer, limits: InputLimits): string | null {
   try {
-    const request = parseRequest(body, limits);
+    const { request } = readRequestHead(body, limits);
     return request.stream === true ? request.model : null;
   } catch {
     return null;

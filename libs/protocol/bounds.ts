@@ -1,6 +1,7 @@
-// Bounds on the shape of a request, checked at the ingress right after JSON.parse, before a worker
-// spends anything: JSON.parse itself is iterative in V8, but a worker's JSON.stringify and every
-// translator recurse, so a body nested a few thousand levels deep must never leave the ingress.
+// Bounds on the shape of a request, checked right after JSON.parse and before anything walks it:
+// the ingress checks every field but `input` (validate.ts, RequestHead), the worker the whole request
+// before it translates anything. JSON.parse itself is iterative in V8, but JSON.stringify and every
+// translator recurse, so a body nested a few thousand levels deep must be refused before either.
 // One walk over the parsed document, with recursion that stops at the depth limit.
 import { SETTINGS } from '../config/settings';
 import { arrayTooLong, type HttpError, nestedTooDeep, stringTooLong } from './errors';

@@ -2,7 +2,7 @@
 // settings fields of the Open Responses `ResponseResource` (instructions, tools, sampling, …), with
 // the API's defaults for what the client left out. Serialized once per response: every
 // `response.*` lifecycle event repeats them, and a Codex request's instructions and tools are ~40 KB.
-import type { ResponsesRequest, Tool } from './types';
+import type { RequestFields, Tool } from './types';
 
 /** The settings an `openai-responses` upstream reports itself, which replace the request's (never instructions and tools: they are the client's own, and large). */
 export const UPSTREAM_SETTINGS = [
@@ -21,7 +21,7 @@ export class ResponseSettings {
   private constructor(private readonly fields: Map<string, string>) {}
 
   /** From the client's request, with the Responses API's default where it sent nothing (or a value of the wrong type). */
-  static fromRequest(req: ResponsesRequest): ResponseSettings {
+  static fromRequest(req: RequestFields): ResponseSettings {
     const r = req as Record<string, unknown>;
     const text = isObject(req.text) ? req.text : {};
     const reasoning = isObject(req.reasoning) ? { effort: req.reasoning.effort ?? null, summary: req.reasoning.summary ?? null } : null;

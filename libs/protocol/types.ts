@@ -89,9 +89,9 @@ export interface CustomTool {
 export interface NamespaceTool { type: 'namespace'; name: string; description?: string; tools: Tool[] }
 export type Tool = FunctionTool | CustomTool | NamespaceTool | { type: string; [k: string]: unknown };
 
-export interface ResponsesRequest {
+/** A request's fields but its input: what the ingress parses (validate.ts, RequestHead). */
+export interface RequestFields {
   model: string;
-  input: string | InputItem[];
   instructions?: string | null;
   stream?: boolean;
   tools?: Tool[];
@@ -108,6 +108,10 @@ export interface ResponsesRequest {
   client_metadata?: Record<string, string>;
   metadata?: Record<string, string>;
   [k: string]: unknown;
+}
+
+export interface ResponsesRequest extends RequestFields {
+  input: string | InputItem[];
 }
 
 export interface Usage {

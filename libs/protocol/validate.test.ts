@@ -1,6 +1,7 @@
 import t from 'tap';
 import { HttpError } from './errors';
-import { parseRequest } from './validate';
+import { parseRequest, readRequestHead } from './validate';
+import type { ResponsesRequest } from './types';
 import { codexRequest } from '../providers/replay';
 
 function rejects(body: string | object): HttpError {
@@ -67,4 +68,82 @@ t.test('an item without the fields its type needs is refused, naming the field',
   t.match(rejects({ model: 'a/b', input: [{ role: 'user' }] }), { status: 400, param: 'input[0]', message: /expected an item with a "type", or a message with "role" and "content"/ }, 'an easy input message without content');
   t.match(rejects({ model: 'a/b', input: [{ type: 'message', role: 'user', content: null }] }), { status: 400, param: 'input[0].content' }, 'a message whose content is null');
   t.doesNotThrow(() => parseRequest(JSON.stringify({ model: 'a/b', input: [{ type: 'reasoning', id: 'rs', summary: [], content: null }] })), 'a reasoning item keeps content: null');
+});
+
+t.test('the ingress reads all but the input, as parseRequest would, and finds the items in the bytes', async (t) => {
+  const codex = codexRequest();
+  const session = { ...codex, input: [...codex.input, { type: 'reasoning', summary: [], encrypted_content: 'rhd1.abc.state' }, { type: 'message', role: 'user', content: 'caf\u00e9 \\"quoted\\"' }] };
+  for (const [name, text] of [['Codex', JSON.stringify(codex)], ['a session', JSON.stringify(session, null, 2)]] as const) {
+    const full = parseRequest(text);
+    const head = readRequestHead(Buffer.from(text));
+    const { input, ...rest } = full;
+    t.same(head.request, rest, `${name}: every field but the input`);
+    t.notOk('input' in head.request, `${name}: the input is not parsed`);
+    const items = input as unknown[];
+    t.equal(head.items.length, items.length);
+    t.same(Array.from({ length: items.length }, (_, i) => head.items.at(i)), items, `${name}: each item, parsed when asked`);
+    t.same(Array.from({ length: items.length }, (_, i) => head.items.member(i, 'type')), items.map((it) => (it as { type?: unknown }).type));
+  }
+  const last = session.input.length - 2;
+  t.equal(readRequestHead(Buffer.from(JSON.stringify(session))).items.member(last, 'encrypted_content', 8), 'rhd1.abc', 'a string member cut short');
+  // JSON.parse keeps the last of duplicate keys: so does the head.
+  const twice = readRequestHead(Buffer.from('{"input":"x","model":"a/b","input":[{"type":"message","role":"user","content":"y"}],"model":"c/d"}'));
+  t.equal(twice.request.model, 'c/d');
+  t.same(twice.items.at(0), { type: 'message', role: 'user', content: 'y' });
+  const text = readRequestHead(Buffer.from('{"model":"a/b","input":"hello"}'));
+  t.same([text.items.length, text.items.at(0)], [1, { type: 'message', role: 'user', content: 'hello' }], 'a string input is the user message it stands for');
+});
+
+t.test('the head refuses what is wrong outside the input as parseRequest does; the input is the worker\'s to check', async (t) => {
+  const headRejects = (text: string): HttpError => {
+    try {
+      readRequestHead(Buffer.from(text));
+    } catch (err) {
+      return err as HttpError;
+    }
+    throw new Error('accepted');
+  };
+  for (const text of [
+    '{"model":', '{"model":"a/b","input":[]} trailing', '[1,2]', '{"input":[]}', '{"model":"a/b","input":[],"temperature":9}',
+    '{"model":"a/b","input":[],"tools":[{"name":"x"}]}', '{"model":"a/b","input":3}', `{"model":"a/b","input":[],"metadata":${'['.repeat(100)}${']'.repeat(100)}}`,
+  ]) {
+    t.same(headRejects(text).body, rejects(text).body, text.slice(0, 60));
+  }
+  const badItem = '{"model":"a/b","input":[{"type":"message","role":"robot","content":"x"}]}';
+  t.equal(readRequestHead(Buffer.from(badItem)).request.model, 'a/b', 'an invalid item passes the head…');
+  t.match(rejects(badItem), { param: 'input[0].role' }, '…and parseRequest (the worker) refuses it');
+  // Bytes inside the input that are not JSON: reading an item gives the body's own 400.
+  const broken = Buffer.from('{"model":"a/b","input":[{"type":"message","content":"x"}, {"a" 1}]}');
+  const head = readRequestHead(broken);
+  t.same(head.items.at(0), { type: 'message', content: 'x' });
+  t.throws(() => head.items.at(1), { status: 400, code: 'invalid_json' });
+});
+
+t.test('hostile bytes: every cut and corruption of a request either reads or gets a 400, never anything else', async (t) => {
+  const text = JSON.stringify({ model: 'a/b', stream: true, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi "there"' }] }, { type: 'reasoning', summary: [], encrypted_content: 'rhd1.t.x' }], tools: [{ type: 'function', name: 'f' }] });
+  const bodies: Buffer[] = [];
+  for (let cut = 0; cut < text.length; cut++) bodies.push(Buffer.from(text.slice(0, cut)));
+  for (let at = 0; at < text.length; at++) for (const c of ['"', '\\', '{', ']', ',', '\u00e9']) bodies.push(Buffer.from(text.slice(0, at) + c + text.slice(at + 1)));
+  let read = 0;
+  for (const body of bodies) {
+    try {
+      const head = readRequestHead(body);
+      read++;
+      for (let i = 0; i < head.items.length; i++) {
+        head.items.member(i, 'type');
+        head.items.at(i);
+      }
+      // What the head read of a body that is JSON is what JSON.parse reads.
+      let full: ResponsesRequest | null = null;
+      try {
+        full = parseRequest(body);
+      } catch {
+        // the worker's 400
+      }
+      if (full) t.equal(head.request.model, full.model);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 400) t.fail(`${body.toString()}: ${String(err)}`);
+    }
+  }
+  t.ok(read > 0 && read < bodies.length, `${read} of ${bodies.length} bodies read, the rest refused with a 400`);
 });

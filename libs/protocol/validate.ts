@@ -3,8 +3,9 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './bounds';
 import { parseJsonBytes } from './json-bytes';
+import { Edits, keyIs, objectRanges, rootStart, type Element } from './json-ranges';
 import { invalidJson, invalidRequest, invalidValue, missingParameter, type HttpError } from './errors';
-import type { ResponsesRequest } from './types';
+import type { RequestFields, ResponsesRequest } from './types';
 
 // Every provider's translation reads a content part's fields: a part that is not an object (a string,
 // null) must be refused here, not crash a worker.
@@ -77,12 +78,159 @@ export function parseRequest(body: Buffer | string, limits: InputLimits = DEFAUL
     // refuse them) or, unclosed, end here as a SyntaxError.
     throw invalidJson((err as Error).message);
   }
+  validate(doc, limits);
+  return doc as ResponsesRequest;
+}
+
+function validate(doc: unknown, limits: InputLimits): void {
   if (!check(doc)) {
     explain(doc);
     throw describe(mostSpecific(explain.errors ?? []));
   }
-  checkInputBounds(doc, limits);
-  return doc as ResponsesRequest;
+  checkInputBounds(doc as object, limits);
+}
+
+/** A request's input items as routing reads them: parsed, or parsed one by one when asked for. */
+export interface InputItems {
+  readonly length: number;
+  /** Item `i` (not validated when read from a RequestHead: any JSON value). */
+  at(i: number): unknown;
+  /**
+   * Member `key` of item `i` (undefined: not an object, or no such member), without parsing the rest
+   * of the item; a string value only up to `maxChars` when given.
+   */
+  member(i: number, key: string, maxChars?: number): unknown;
+  /** Item `i` as JSON text, its first `maxChars` characters (from the bytes: nothing recurses over an item not yet validated). */
+  json(i: number, maxChars: number): string;
+}
+
+/** The items of a parsed input; a string is the one user message it stands for. */
+export function parsedItems(input: ResponsesRequest['input']): InputItems {
+  const items: unknown[] = typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : input;
+  return {
+    length: items.length,
+    at: (i) => items[i],
+    member: (i, key, maxChars) => {
+      const value = (items[i] as Record<string, unknown> | null)?.[key];
+      return typeof value === 'string' && maxChars !== undefined ? value.slice(0, maxChars) : value;
+    },
+    json: (i, maxChars) => JSON.stringify(items[i]).slice(0, maxChars),
+  };
+}
+
+/**
+ * What the ingress reads of a request: every field but `input`, parsed and validated as parseRequest
+ * would, and where the input's items sit in the bytes. A Codex turn late in a session is megabytes
+ * of `input`, which the worker parses anyway, and validates with parseRequest before it translates
+ * anything (an error in the input reaches the client from there, as the same 400); parsing it here
+ * too cost a third of the ingress's CPU for such a request.
+ */
+export interface RequestHead {
+  request: RequestFields;
+  items: InputItems;
+}
+
+/**
+ * The head of a request. A body that does not scan as an object with an `input` array (a string
+ * input, bytes that are not JSON) is parsed whole instead, with parseRequest's verdict.
+ */
+export function readRequestHead(body: Buffer, limits: InputLimits = DEFAULT_INPUT_LIMITS): RequestHead {
+  const scanned = scanInput(body);
+  let doc: unknown;
+  try {
+    doc = scanned && parseJsonBytes(scanned.rest);
+  } catch {
+    doc = null;
+  }
+  if (!scanned || !isObject(doc)) {
+    const request = parseRequest(body, limits);
+    return { request, items: parsedItems(request.input) };
+  }
+  // Validated with an empty input in its place: the worker validates the items.
+  doc.input = [];
+  validate(doc, limits);
+  delete doc.input;
+  return { request: doc as RequestFields, items: new ScannedItems(body, scanned.items, limits) };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The body without its `input` members, and the items of the last (the one JSON.parse keeps); null
+ * when the bytes do not scan as an object whose last `input` is an array. The scan finds boundaries
+ * only: JSON.parse of the rest checks everything outside the input, the worker's parse the input.
+ */
+function scanInput(body: Buffer): { rest: Buffer; items: Element[] } | null {
+  try {
+    const { members } = objectRanges(body, rootStart(body), (m) => keyIs(body, m, 'input'));
+    const isInput = (i: number) => keyIs(body, members[i], 'input');
+    let last = members.length - 1;
+    while (last >= 0 && !isInput(last)) last--;
+    const items = last >= 0 ? members[last].elements : undefined;
+    if (!items) return null;
+    return { rest: new Edits(body).editList(members, isInput).bytes(), items };
+  } catch {
+    // Bytes that are not JSON can put a boundary anywhere (past the end, too): parseRequest decides.
+    return null;
+  }
+}
+
+/**
+ * Items found in the bytes, each parsed when routing reads it. The input was not parsed: bytes that
+ * are not JSON get the body's own 400 invalid_json (from parseRequest) when an item is read.
+ */
+class ScannedItems implements InputItems {
+  constructor(private readonly body: Buffer, private readonly items: Element[], private readonly limits: InputLimits) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(i: number): unknown {
+    const { start, end } = this.items[i];
+    return this.read(() => parseJsonBytes(this.body.subarray(start, end)));
+  }
+
+  member(i: number, key: string, maxChars?: number): unknown {
+    return this.read(() => {
+      const { body } = this;
+      const members = this.items[i].members;
+      if (!members) return undefined;
+      // The last of duplicate keys, as JSON.parse keeps.
+      let k = members.length - 1;
+      while (k >= 0 && !keyIs(body, members[k], key)) k--;
+      if (k < 0) return undefined;
+      const { valueStart: start, end } = members[k];
+      // A string written plainly (a type, a base64 state) is its bytes.
+      if (body[start] === QUOTE) {
+        const stop = maxChars === undefined ? end - 1 : Math.min(end - 1, start + 1 + maxChars);
+        let at = start + 1;
+        while (at < stop && body[at] !== BACKSLASH && body[at] !== QUOTE && body[at] < 0x80) at++;
+        if (at === stop) return body.toString('latin1', start + 1, stop);
+      }
+      const value = parseJsonBytes(body.subarray(start, end));
+      return typeof value === 'string' && maxChars !== undefined ? value.slice(0, maxChars) : value;
+    });
+  }
+
+  json(i: number, maxChars: number): string {
+    const { start, end } = this.items[i];
+    return this.body.toString('utf8', start, Math.min(end, start + maxChars));
+  }
+
+  private read<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      parseRequest(this.body, this.limits);
+      throw invalidJson((err as Error).message);
+    }
+  }
 }
 
 /**

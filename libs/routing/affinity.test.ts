@@ -2,7 +2,8 @@ import t from 'tap';
 import type { ResponsesRequest } from '../protocol/types';
 import { deploymentTagOf, stateForDeployment, tagState } from '../providers/reasoning-state';
 import { FAMILIES } from '../providers/index';
-import { conversationKey, deploymentTag, reasoningDeployment, rendezvousOrder } from './affinity';
+import { conversationKey as keyOf, deploymentTag, reasoningDeployment, rendezvousOrder } from './affinity';
+import { parsedItems, readRequestHead } from '../protocol/validate';
 import { byHealth, deploymentId, ModelCatalog, type Deployment } from './catalog';
 import { httpFailure, streamFailure } from '../providers/errors';
 import { outcomeOf, statusOf, type HealthRecord, type HealthView } from './health';
@@ -29,6 +30,7 @@ t.test('rendezvous: the same order everywhere, spread by weight, and removing on
 });
 
 t.test('the conversation key: prompt_cache_key, else the session header, else a bounded digest of the prefix', async (t) => {
+  const conversationKey = (req: ResponsesRequest, session: string) => keyOf(req, parsedItems(req.input), session);
   const base: ResponsesRequest = { model: 'a/b', instructions: 'You are Codex.', input: [{ type: 'message', role: 'user', content: 'fix the bug' }], tools: [{ type: 'function', name: 'shell', parameters: {} }] } as ResponsesRequest;
   t.equal(conversationKey({ ...base, prompt_cache_key: 'thread-1' }, 'other'), 'c:thread-1');
   t.equal(conversationKey(base, 'thread-1'), 'c:thread-1', 'the header names the same conversation as prompt_cache_key');
@@ -41,6 +43,11 @@ t.test('the conversation key: prompt_cache_key, else the session header, else a 
   const started = performance.now();
   conversationKey(huge, '');
   t.ok(performance.now() - started < 20, 'a 2 MB prompt is not hashed whole');
+  // The ingress reads items it has not validated (the worker does): nothing here may recurse over one.
+  const deep = Buffer.from(`{"model":"a/b","input":[${'['.repeat(100_000)}${']'.repeat(100_000)},{"type":"reasoning","encrypted_content":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`);
+  const head = readRequestHead(deep);
+  t.match(keyOf(head.request, head.items, ''), /^p:/, 'an item nested 100k deep is hashed from its bytes');
+  t.equal(reasoningDeployment(head.items, [dep('a')]), null);
 });
 
 t.test('reasoning state tagged with its deployment goes back there, and is dropped elsewhere', async (t) => {
@@ -50,8 +57,8 @@ t.test('reasoning state tagged with its deployment goes back there, and is dropp
   t.equal(deploymentTagOf(mine), deploymentTag(a));
   t.equal(deploymentTagOf('gAAAA-blob'), null);
   const req = { model: 'x/y', input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'reasoning', summary: [], encrypted_content: mine }] } as ResponsesRequest;
-  t.equal(reasoningDeployment(req, [b, a]), a);
-  t.equal(reasoningDeployment({ ...req, input: 'hi' }, [a, b]), null);
+  t.equal(reasoningDeployment(parsedItems(req.input), [b, a]), a);
+  t.equal(reasoningDeployment(parsedItems('hi'), [a, b]), null);
   const atA = stateForDeployment(req.input as Array<{ type?: string; encrypted_content?: unknown }>, deploymentTag(a));
   t.same(atA, { input: [req.input[0], { type: 'reasoning', summary: [], encrypted_content: 'gAAAA-blob' }], dropped: 0 }, 'unwrapped for its own deployment');
   const atB = stateForDeployment(req.input as Array<{ type?: string; encrypted_content?: unknown }>, deploymentTag(b));

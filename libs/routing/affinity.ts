@@ -4,8 +4,9 @@
 // every ingress computes the same order with no shared state, and removing a deployment moves only
 // the conversations it had.
 import { createHash } from 'node:crypto';
-import type { InputItem, ResponsesRequest } from '../protocol/types';
-import { deploymentTagOf } from '../providers/reasoning-state';
+import type { RequestFields } from '../protocol/types';
+import type { InputItems } from '../protocol/validate';
+import { deploymentTagOf, TAG_CHARS } from '../providers/reasoning-state';
 import { deploymentId, type Deployment } from './catalog';
 
 /** How much of each prefix part is hashed when a request names no conversation: bounded per request. */
@@ -19,7 +20,7 @@ const PREFIX_ITEMS = 4;
  * conversation's stable prefix: instructions, tool names and the input items through the first user
  * message, each cut short so a 2 MB body costs no more than a 40 KB one.
  */
-export function conversationKey(req: ResponsesRequest, sessionHeader: string): string {
+export function conversationKey(req: RequestFields, items: InputItems, sessionHeader: string): string {
   if (typeof req.prompt_cache_key === 'string' && req.prompt_cache_key !== '') return `c:${req.prompt_cache_key}`;
   if (sessionHeader !== '') return `c:${sessionHeader}`;
   const h = createHash('sha256');
@@ -27,10 +28,10 @@ export function conversationKey(req: ResponsesRequest, sessionHeader: string): s
   h.update('\0');
   for (const tool of req.tools ?? []) h.update(`${(tool as { name?: string }).name ?? tool.type}\n`);
   h.update('\0');
-  const input: InputItem[] = typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input } as InputItem] : req.input ?? [];
-  for (const item of input.slice(0, PREFIX_ITEMS)) {
-    h.update(leadingText(item)).update('\0');
-    if ((item as { role?: string }).role === 'user') break;
+  for (let i = 0; i < Math.min(PREFIX_ITEMS, items.length); i++) {
+    const item = items.at(i);
+    h.update(leadingText(items, i, item)).update('\0');
+    if ((item as { role?: string } | null)?.role === 'user') break;
   }
   return `p:${h.digest('base64url')}`;
 }
@@ -39,13 +40,14 @@ export function conversationKey(req: ResponsesRequest, sessionHeader: string): s
  * The first PREFIX_PART_CHARS characters of an item's text, without serializing all of it (Codex's
  * first developer message is ~20 KB; JSON.stringify of it costs more than the rest of routing).
  */
-function leadingText(item: InputItem): string {
-  const { role, content } = item as { role?: string; content?: unknown };
+function leadingText(items: InputItems, i: number, item: unknown): string {
+  const { role, content } = (item ?? {}) as { role?: string; content?: unknown };
   if (typeof content === 'string') return `${role}:${content.slice(0, PREFIX_PART_CHARS)}`;
-  if (!Array.isArray(content)) return JSON.stringify(item).slice(0, PREFIX_PART_CHARS);
+  if (!Array.isArray(content)) return items.json(i, PREFIX_PART_CHARS);
   let out = `${role}:`;
-  for (const part of content as Array<{ type?: string; text?: unknown; image_url?: unknown }>) {
+  for (const part of content as Array<{ type?: string; text?: unknown; image_url?: unknown } | null>) {
     if (out.length >= PREFIX_PART_CHARS) break;
+    if (typeof part !== 'object' || part === null) continue; // not validated yet: the worker refuses it
     const text = typeof part.text === 'string' ? part.text : typeof part.image_url === 'string' ? part.image_url : '';
     out += `${part.type}:${text.slice(0, PREFIX_PART_CHARS - out.length)}`;
   }
@@ -53,12 +55,10 @@ function leadingText(item: InputItem): string {
 }
 
 /** The deployment id whose encrypted reasoning the request carries (the latest such item), or null. */
-export function reasoningDeployment(req: ResponsesRequest, deployments: readonly Deployment[]): Deployment | null {
-  if (!Array.isArray(req.input)) return null;
-  for (let i = req.input.length - 1; i >= 0; i--) {
-    const item = req.input[i] as { type?: string; encrypted_content?: unknown };
-    if (item.type !== 'reasoning') continue;
-    const tag = deploymentTagOf(item.encrypted_content);
+export function reasoningDeployment(items: InputItems, deployments: readonly Deployment[]): Deployment | null {
+  for (let i = items.length - 1; i >= 0; i--) {
+    if (items.member(i, 'type') !== 'reasoning') continue;
+    const tag = deploymentTagOf(items.member(i, 'encrypted_content', TAG_CHARS));
     if (tag === null) continue;
     return deployments.find((d) => deploymentTag(d) === tag) ?? null;
   }

@@ -4,7 +4,7 @@
 // cheap no-ops. The ingress's span context travels to the worker in the job as a W3C traceparent,
 // so one response is one trace: ingress → worker → the upstream HTTP call (undici instrumentation).
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import type { ResponsesRequest, Usage } from '../protocol/types';
+import type { RequestFields, ResponsesRequest, Usage } from '../protocol/types';
 import { onExit } from './lifecycle';
 
 export const tracer = trace.getTracer('routerhub');
@@ -78,7 +78,7 @@ export function failSpan(span: Span, code: string, message: string): void {
 }
 
 /** The ingress's span of one response: the root of its trace. */
-export function startResponseSpan(request: ResponsesRequest, responseId: string): Span {
+export function startResponseSpan(request: RequestFields, responseId: string): Span {
   const span = tracer.startSpan(`chat ${request.model}`, { kind: SpanKind.SERVER });
   // Without an exporter the span records nothing: the attributes are built only for one that does.
   if (span.isRecording()) span.setAttributes({ ...requestAttributes(request), 'gen_ai.response.id': responseId });
@@ -92,7 +92,7 @@ export function traceIdOf(span: Span): string | undefined {
 }
 
 /** GenAI attributes of a request (the ingress's span; the worker's repeats the model). */
-export function requestAttributes(request: ResponsesRequest): Record<string, string | number | boolean> {
+export function requestAttributes(request: RequestFields): Record<string, string | number | boolean> {
   const attributes: Record<string, string | number | boolean> = {
     'gen_ai.operation.name': 'chat',
     'gen_ai.request.model': request.model,

@@ -1,4 +1,5 @@
 // One job on `rh.job.<pool>`: everything a stateless worker needs to serve one response.
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../protocol/bounds';
 import type { RoutePlan } from '../routing/catalog';
 
 /** What a client's `x-routerhub-cache` header may ask of the response cache. */
@@ -22,13 +23,20 @@ export interface Job {
   /** The client's User-Agent (e.g. `codex_exec/0.169.0`), for the request log. */
   userAgent?: string;
   /**
-   * The client's request as it sent it (JSON, validated by the ingress). Bytes, not objects: they
+   * The client's request as it sent it (JSON: the ingress validated all but `input`, which the
+   * worker parses and validates against `limits` before it translates anything). Bytes, not objects: they
    * cost nothing to encode, and a worker holds the parsed request only while it builds an upstream
    * request, not for the life of the stream. Absent when the body does not fit in one NATS message:
    * then `pull` says where the worker fetches it.
    */
   body?: Uint8Array;
   pull?: BodyPull;
+  /**
+   * The ingress's bounds on a request (its ROUTERHUB_MAX_* settings), so that the input is held to
+   * the same ones wherever it is checked. Absent (an ingress of an older build, which checked the
+   * input itself): the defaults.
+   */
+  limits?: InputLimits;
   plan: RoutePlan;
   /** The client's `x-routerhub-cache` header: on, off, include-tool-outputs (absent: the catalog decides). */
   responseCache?: CacheMode;
@@ -62,5 +70,10 @@ export function isJob(value: unknown): value is Job {
   return typeof j.id === 'string' && typeof j.replyTo === 'string' && (j.batchesTo === undefined || typeof j.batchesTo === 'string')
     && typeof j.keyId === 'string' && typeof j.deadline === 'number'
     && typeof plan === 'object' && plan !== null && typeof plan.model === 'string' && Array.isArray(plan.deployments)
-    && (j.body instanceof Uint8Array || (typeof j.pull === 'object' && j.pull !== null));
+    && (j.body instanceof Uint8Array || (typeof j.pull === 'object' && j.pull !== null))
+    && (j.limits === undefined || isLimits(j.limits));
+}
+
+function isLimits(value: unknown): value is InputLimits {
+  return typeof value === 'object' && value !== null && Object.keys(DEFAULT_INPUT_LIMITS).every((k) => Number.isInteger((value as Record<string, unknown>)[k]));
 }

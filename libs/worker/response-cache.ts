@@ -139,7 +139,7 @@ export class ResponseCache {
     try {
       req = parseJsonBytes(body) as ResponsesRequest;
     } catch {
-      return null; // the ingress validated it; nothing to cache if it does not parse here
+      return null; // not JSON: nothing to cache (runJob answers it with its 400)
     }
     const decision = cacheDecision(job.plan, job.responseCache, req, this.settings.defaultTtlS);
     if (decision === null) return null;

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { parseJsonBytes } from '../protocol/json-bytes';
 import type { ResponsesRequest } from '../protocol/types';
 import { allDeploymentsRateLimited, HttpError, noDeploymentAvailable } from '../protocol/errors';
+import { parseRequest } from '../protocol/validate';
 import { streamFailure } from '../providers/errors';
 import { adapters } from '../providers/index';
 import { OutputBuilder } from '../providers/output';
@@ -82,6 +83,16 @@ export async function runJob(ctx: RunContext): Promise<void> {
   let inputRefused: UpstreamFailure | null = null;
   let started = false;
   const { health } = ctx;
+  // The ingress read all but the input (validate.ts, RequestHead): a request whose input is not
+  // valid gets its 400 here, before anything is sent anywhere.
+  let request: ResponsesRequest | null;
+  try {
+    request = parseRequest(Buffer.from(job.body!.buffer, job.body!.byteOffset, job.body!.byteLength), job.limits);
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    out.send(failedFrame(err));
+    return;
+  }
   // The ingress planned with its view of health; this worker's may be newer.
   const planned = health ? byHealth(job.plan, health, Date.now()) : job.plan;
   if (planned.deployments.length === 0 && planned.retryAfterSeconds !== undefined) {
@@ -114,7 +125,10 @@ export async function runJob(ctx: RunContext): Promise<void> {
     trace.deployment = deployment;
     let prepared: ReturnType<typeof prepare>;
     try {
-      prepared = prepare(ctx, deployment, apiKey);
+      // The first attempt takes the request parsed above; a failover parses the bytes again (prepare edits what it is given).
+      const req = request ?? parseJsonBytes(ctx.job.body!) as ResponsesRequest;
+      request = null;
+      prepared = prepare(ctx, deployment, apiKey, req);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
       // Another family of the route plan may take what this one cannot.
@@ -195,9 +209,8 @@ export async function runJob(ctx: RunContext): Promise<void> {
  * The upstream request for one deployment and the builder its stream writes through. The parsed
  * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string, req: ResponsesRequest): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
   const bytes = ctx.job.body!;
-  const req = parseJsonBytes(bytes) as ResponsesRequest;
   const adapter = adapters[deployment.provider];
   const source = adapter.buildRequestFromSource ? { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), input: Array.isArray(req.input) ? req.input : null } : null;
   const tag = deploymentTag(deployment);

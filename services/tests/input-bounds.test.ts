@@ -1,5 +1,6 @@
 // Bounded input at a real ingress: every over-limit body gets its 400 (or 413) in the OpenAI shape,
-// naming the field and the setting, before any worker or upstream sees it; a late Codex session
+// naming the field and the setting, before any upstream sees it (the ingress checks every field but
+// `input`; a worker checks the input, against the bounds of the ingress it came through); a late Codex session
 // (2 MB, 2,000 items) is far inside every bound. Ingress 0 runs the defaults, ingress 1 small
 // settings (the ROUTERHUB_MAX_* variables are read).
 import t, { type Test } from 'tap';
