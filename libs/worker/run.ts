@@ -83,14 +83,9 @@ export async function runJob(ctx: RunContext): Promise<void> {
   let inputRefused: UpstreamFailure | null = null;
   let started = false;
   const { health } = ctx;
-  // The ingress read all but the input (validate.ts, RequestHead): a request whose input is not
-  // valid gets its 400 here, before anything is sent anywhere.
-  let request: ResponsesRequest | null;
-  try {
-    request = parseRequest(Buffer.from(job.body!.buffer, job.body!.byteOffset, job.body!.byteLength), job.limits);
-  } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
-    out.send(failedFrame(err));
+  const first = validated(job);
+  if (first instanceof HttpError) {
+    out.send(failedFrame(first));
     return;
   }
   // The ingress planned with its view of health; this worker's may be newer.
@@ -125,10 +120,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
     trace.deployment = deployment;
     let prepared: ReturnType<typeof prepare>;
     try {
-      // The first attempt takes the request parsed above; a failover parses the bytes again (prepare edits what it is given).
-      const req = request ?? parseJsonBytes(ctx.job.body!) as ResponsesRequest;
-      request = null;
-      prepared = prepare(ctx, deployment, apiKey, req);
+      prepared = prepare(ctx, deployment, apiKey, first);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
       // Another family of the route plan may take what this one cannot.
@@ -206,11 +198,29 @@ export async function runJob(ctx: RunContext): Promise<void> {
 }
 
 /**
- * The upstream request for one deployment and the builder its stream writes through. The parsed
- * client request lives only here: a stream holds its bytes, not a few hundred KB of objects.
+ * The request parsed and validated, in a holder the first prepare empties; or the 400 to answer.
+ * The ingress read all but the input (validate.ts, RequestHead): a request whose input is not valid
+ * is refused here, before anything is sent anywhere.
  */
-function prepare(ctx: RunContext, deployment: Deployment, apiKey: string, req: ResponsesRequest): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
+function validated(job: Job): { request: ResponsesRequest | null } | HttpError {
+  try {
+    return { request: parseRequest(Buffer.from(job.body!.buffer, job.body!.byteOffset, job.body!.byteLength), job.limits) };
+  } catch (err) {
+    if (err instanceof HttpError) return err;
+    throw err;
+  }
+}
+
+/**
+ * The upstream request for one deployment and the builder its stream writes through. The parsed
+ * client request lives only here (not in runJob's frame, which lasts as long as the stream): a
+ * stream holds its bytes, not a few hundred KB of objects. The first attempt takes the request
+ * `validated` parsed; a failover parses the bytes again (what is built edits the request).
+ */
+function prepare(ctx: RunContext, deployment: Deployment, apiKey: string, first: { request: ResponsesRequest | null }): { builder: OutputBuilder; upstream: Upstream | null; inputTokens: number; contextCache: ContextCachePlan | null } {
   const bytes = ctx.job.body!;
+  const req = first.request ?? parseJsonBytes(bytes) as ResponsesRequest;
+  first.request = null;
   const adapter = adapters[deployment.provider];
   const source = adapter.buildRequestFromSource ? { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), input: Array.isArray(req.input) ? req.input : null } : null;
   const tag = deploymentTag(deployment);
