@@ -69,7 +69,7 @@ const explain = new Ajv({ allErrors: true, strict: false }).compile(schema);
  * Parses and validates a request body and checks it against the input bounds (nesting, counts,
  * string lengths); throws an HttpError 400 that names the offending field.
  */
-export function parseRequest(body: Buffer | string, limits: InputLimits = DEFAULT_INPUT_LIMITS): ResponsesRequest {
+export function parseRequest(body: Uint8Array | string, limits: InputLimits = DEFAULT_INPUT_LIMITS): ResponsesRequest {
   let doc: unknown;
   try {
     doc = typeof body === 'string' ? JSON.parse(body) : parseJsonBytes(body);

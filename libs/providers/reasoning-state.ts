@@ -43,9 +43,10 @@ function parse(value: unknown): Record<string, unknown> | null {
 // encrypted_content is valid only in its organisation) is tagged with that deployment:
 // `rhd1.<deployment tag>.<upstream blob>`, so routing sends the turn back there, and a turn that
 // lands elsewhere drops it instead of sending what the other org rejects (invalid_encrypted_content).
-const TAGGED = /^rhd1\.([A-Za-z0-9_-]{1,32})\.([\s\S]*)$/;
-/** The characters a tag takes at most at the front of state: deploymentTagOf reads no further. */
-export const TAG_CHARS = 'rhd1.'.length + 32 + 1;
+const MAX_TAG = 32;
+const TAGGED = new RegExp(`^rhd1\\.([A-Za-z0-9_-]{1,${MAX_TAG}})\\.([\\s\\S]*)$`);
+/** The characters a tag takes at most at the front of state (`rhd1.<tag>.`): deploymentTagOf reads no further. */
+export const TAG_CHARS = 'rhd1.'.length + MAX_TAG + 1;
 
 export function tagState(tag: string, blob: string): string {
   return `rhd1.${tag}.${blob}`;

@@ -204,7 +204,7 @@ export async function runJob(ctx: RunContext): Promise<void> {
  */
 function validated(job: Job): { request: ResponsesRequest | null } | HttpError {
   try {
-    return { request: parseRequest(Buffer.from(job.body!.buffer, job.body!.byteOffset, job.body!.byteLength), job.limits) };
+    return { request: parseRequest(job.body!, job.limits) };
   } catch (err) {
     if (err instanceof HttpError) return err;
     throw err;
