@@ -139,7 +139,9 @@ t.test('clients that vanish at random moments (before the answer, mid-stream): e
   const before = await probe.totals(MODEL);
   const health = watchHealth(tc.cluster.baseUrl);
   const N = 20;
-  tc.mock.script(...Array.from({ length: N }, (_, i) => ({ ...normal(i), delayMs: 10 })));
+  // Each answer takes 80 × 25 ms = 2 s, past the last client's leaving (1.5 s): a client that leaves
+  // always leaves before its upstream has finished, however slow the machine.
+  tc.mock.script(...Array.from({ length: N }, (_, i) => ({ ...normal(i), delayMs: 25 })));
   const results = await Promise.all(Array.from({ length: N }, async (_, i) => {
     const controller = new AbortController();
     // A deterministic spread from 0 to 1.5 s: some leave before a worker has the job, most mid-stream; the last 4 stay to the end.
