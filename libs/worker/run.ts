@@ -373,10 +373,13 @@ function exchange(ctx: RunContext, upstream: Upstream, onStatus: (status: number
         controller = c;
         if (signal.aborted) c.abort(signal.reason);
       },
-      onResponseStart(_c, status, headers) {
+      onResponseStart(c, status, headers) {
         if (status < 200) return; // 1xx: the answer follows
         answer.status = status;
-        answer.headers = headers;
+        // Only an error's headers are read (retry-after). undici's controller keeps the raw ones,
+        // views onto the stream's first socket read (~2.5 KiB with their Buffers), as long as the stream.
+        c.rawHeaders = null;
+        if (status !== 200) answer.headers = headers;
         try {
           consume = onStatus(status);
         } catch (err) {

@@ -18,7 +18,7 @@ import { countTokens, metrics } from '../telemetry/metrics';
 import { failSpan, genAiProvider, startChildSpan, traceIdOf, usageAttributes, withSpan } from '../telemetry/tracing';
 import { guarded, maxPayload } from '../wire/connect';
 import { decode, encode, encodeBatch, encodeBatches, F, failedFrame, type CacheStatus, type Frame } from '../wire/frames';
-import { isJob, type Job } from '../wire/job';
+import { isJob, withOwnStrings, type Job } from '../wire/job';
 import { ingressOf, subjects, WORKER_QUEUE } from '../wire/subjects';
 import { FrameBatcher } from './batch';
 import { ContextCaches } from './context-cache';
@@ -456,7 +456,7 @@ export class Worker {
     this.intake = this.nc.subscribe(subjects.job(this.opts.pool), { queue: WORKER_QUEUE, callback: guarded('job', (msg) => {
         const job = decode<unknown>(msg.data);
         if (!isJob(job)) throw new Error('not a job (no reply subject, key, plan or body)');
-        this.take(job);
+        this.take(withOwnStrings(job));
       }, this.opts.log),
     });
   }
