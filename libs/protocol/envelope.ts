@@ -28,7 +28,7 @@ export class ResponseSettings {
     const values: Array<[string, unknown]> = [
       ['previous_response_id', str(r.previous_response_id)],
       ['instructions', str(req.instructions)],
-      ['tools', Array.isArray(req.tools) ? req.tools.map(echoTool) : []],
+      ['tools', req.tools],
       ['tool_choice', req.tool_choice ?? 'auto'],
       ['truncation', r.truncation === 'auto' ? 'auto' : 'disabled'],
       ['parallel_tool_calls', typeof req.parallel_tool_calls === 'boolean' ? req.parallel_tool_calls : true],
@@ -51,7 +51,7 @@ export class ResponseSettings {
       ['prompt_cache_key', str(req.prompt_cache_key)],
     ];
     const fields = new Map<string, string>();
-    for (const [key, value] of values) fields.set(key, intern(JSON.stringify(value)));
+    for (const [key, value] of values) fields.set(key, key === 'tools' ? toolsJson(req.tools) : intern(JSON.stringify(value)));
     return new ResponseSettings(fields);
   }
 
@@ -84,6 +84,17 @@ export function pickUpstreamSettings(response: Record<string, unknown>): Record<
     (out ??= {})[key] = response[key];
   }
   return out;
+}
+
+// A tools list the ingress has seen before is the same array in every request that sends it
+// (validate.ts, knownTools): serialized once.
+const echoedTools = new WeakMap<readonly Tool[], string>();
+
+function toolsJson(tools: readonly Tool[] | undefined): string {
+  if (!Array.isArray(tools)) return '[]';
+  let json = echoedTools.get(tools);
+  if (json === undefined) echoedTools.set(tools, (json = intern(JSON.stringify(tools.map(echoTool)))));
+  return json;
 }
 
 /** Function tools echo with every field the spec requires (null when the client sent none). */

@@ -1,5 +1,7 @@
 import t from 'tap';
 import { HttpError } from './errors';
+import { DEFAULT_INPUT_LIMITS } from './bounds';
+import { ResponseSettings } from './envelope';
 import { parseRequest, readRequestHead } from './validate';
 import type { ResponsesRequest } from './types';
 import { codexRequest } from '../providers/replay';
@@ -7,6 +9,15 @@ import { codexRequest } from '../providers/replay';
 function rejects(body: string | object): HttpError {
   try {
     parseRequest(typeof body === 'string' ? body : JSON.stringify(body));
+  } catch (err) {
+    return err as HttpError;
+  }
+  throw new Error('accepted');
+}
+
+function headRejects(text: string, limits = DEFAULT_INPUT_LIMITS): HttpError {
+  try {
+    readRequestHead(Buffer.from(text), limits);
   } catch (err) {
     return err as HttpError;
   }
@@ -95,14 +106,6 @@ t.test('the ingress reads all but the input, as parseRequest would, and finds th
 });
 
 t.test('the head refuses what is wrong outside the input as parseRequest does; the input is the worker\'s to check', async (t) => {
-  const headRejects = (text: string): HttpError => {
-    try {
-      readRequestHead(Buffer.from(text));
-    } catch (err) {
-      return err as HttpError;
-    }
-    throw new Error('accepted');
-  };
   for (const text of [
     '{"model":', '{"model":"a/b","input":[]} trailing', '[1,2]', '{"input":[]}', '{"model":"a/b","input":[],"temperature":9}',
     '{"model":"a/b","input":[],"tools":[{"name":"x"}]}', '{"model":"a/b","input":3}', `{"model":"a/b","input":[],"metadata":${'['.repeat(100)}${']'.repeat(100)}}`,
@@ -119,8 +122,32 @@ t.test('the head refuses what is wrong outside the input as parseRequest does; t
   t.throws(() => head.items.at(1), { status: 400, code: 'invalid_json' });
 });
 
+t.test('a tools list seen before is not parsed again: the same request, the same verdicts', async (t) => {
+  const tools = Array.from({ length: 12 }, (_, i) => ({ type: 'function', name: `tool_${i}`, description: `does ${i} ${'x'.repeat(100)}`, parameters: { type: 'object', properties: { a: { type: 'string' } } } }));
+  const listed = (fields: string) => `{"model":"a/b","input":[{"type":"message","role":"user","content":"hi"}],${fields}}`;
+  const text = listed(`"tools":${JSON.stringify(tools)}`);
+  const first = readRequestHead(Buffer.from(text));
+  const again = readRequestHead(Buffer.from(text.replace('"hi"', '"again"')));
+  t.equal(again.request.tools, first.request.tools, 'one array for every request that sends the same bytes');
+  const { input, ...rest } = parseRequest(text);
+  t.same(again.request, rest, 'what parseRequest reads');
+  t.equal(ResponseSettings.fromRequest(again.request).json, ResponseSettings.fromRequest(parseRequest(text)).json, 'the same Response settings');
+  // Under other bounds the list is checked again.
+  t.match(headRejects(text, { ...DEFAULT_INPUT_LIMITS, maxTools: 4 }), { status: 400, body: { param: 'tools' } });
+  // An error elsewhere is found as before.
+  const hot = listed(`"tools":${JSON.stringify(tools)},"temperature":9`);
+  t.same(headRejects(hot).body, rejects(hot).body);
+  // Of duplicate members JSON.parse keeps the last, known or not.
+  const other = tools.slice(1);
+  t.same(readRequestHead(Buffer.from(listed(`"tools":${JSON.stringify(tools)},"tools":${JSON.stringify(other)}`))).request.tools, other);
+  t.equal(readRequestHead(Buffer.from(listed(`"tools":${JSON.stringify(other)},"tools":${JSON.stringify(tools)}`))).request.tools, first.request.tools);
+  // A list refused is never remembered.
+  const bad = listed(`"tools":${JSON.stringify([...tools, { name: 'no type' }])}`);
+  for (const n of [1, 2]) t.same(headRejects(bad).body, rejects(bad).body, `refused, time ${n}`);
+});
+
 t.test('hostile bytes: every cut and corruption of a request either reads or gets a 400, never anything else', async (t) => {
-  const text = JSON.stringify({ model: 'a/b', stream: true, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi "there"' }] }, { type: 'reasoning', summary: [], encrypted_content: 'rhd1.t.x' }], tools: [{ type: 'function', name: 'f' }] });
+  const text = JSON.stringify({ model: 'a/b', stream: true, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi "there"' }] }, { type: 'reasoning', summary: [], encrypted_content: 'rhd1.t.x' }], tools: [{ type: 'function', name: 'f', description: 'x'.repeat(1024) }] });
   const bodies: Buffer[] = [];
   for (let cut = 0; cut < text.length; cut++) bodies.push(Buffer.from(text.slice(0, cut)));
   for (let at = 0; at < text.length; at++) for (const c of ['"', '\\', '{', ']', ',', '\u00e9']) bodies.push(Buffer.from(text.slice(0, at) + c + text.slice(at + 1)));
@@ -140,7 +167,7 @@ t.test('hostile bytes: every cut and corruption of a request either reads or get
       } catch {
         // the worker's 400
       }
-      if (full) t.equal(head.request.model, full.model);
+      if (full) t.same([head.request.model, head.request.tools], [full.model, full.tools]);
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 400) t.fail(`${body.toString()}: ${String(err)}`);
     }

@@ -5,7 +5,7 @@ import { checkInputBounds, DEFAULT_INPUT_LIMITS, type InputLimits } from './boun
 import { parseJsonBytes } from './json-bytes';
 import { Edits, keyIs, objectRanges, rootStart, type Element } from './json-ranges';
 import { invalidJson, invalidRequest, invalidValue, missingParameter, type HttpError } from './errors';
-import type { RequestFields, ResponsesRequest } from './types';
+import type { RequestFields, ResponsesRequest, Tool } from './types';
 
 // Every provider's translation reads a content part's fields: a part that is not an object (a string,
 // null) must be refused here, not crash a worker.
@@ -135,7 +135,7 @@ export interface RequestHead {
  * input, bytes that are not JSON) is parsed whole instead, with parseRequest's verdict.
  */
 export function readRequestHead(body: Buffer, limits: InputLimits = DEFAULT_INPUT_LIMITS): RequestHead {
-  const scanned = scanInput(body);
+  const scanned = scanInput(body, limits);
   let doc: unknown;
   try {
     doc = scanned && parseJsonBytes(scanned.rest);
@@ -150,7 +150,28 @@ export function readRequestHead(body: Buffer, limits: InputLimits = DEFAULT_INPU
   doc.input = [];
   validate(doc, limits);
   delete doc.input;
+  const { tools } = scanned;
+  if (typeof tools === 'string') rememberTools(tools, doc.tools as Tool[], limits);
+  else if (tools) doc.tools = tools.tools;
   return { request: doc as RequestFields, items: new ScannedItems(body, scanned.items, limits) };
+}
+
+/**
+ * Tools lists as parsed and validated the first time their bytes were seen: every request of a
+ * Codex fleet carries the same ~10 KB of tools, which the ingress then parses, validates and (for
+ * `response.created`) serializes once per distinct list instead of once per request. By the bytes
+ * of the list, under the bounds it was checked against; shared by the requests that sent it, so
+ * read only. Bounded in count and size, like the envelope's interned texts.
+ */
+interface KnownTools { tools: readonly Tool[]; limits: InputLimits }
+const KNOWN_TOOLS_MIN_BYTES = 1024;
+const KNOWN_TOOLS_MAX_BYTES = 256 * 1024;
+const KNOWN_TOOLS_MAX_ENTRIES = 32;
+const knownTools = new Map<string, KnownTools>();
+
+function rememberTools(bytes: string, tools: Tool[], limits: InputLimits): void {
+  if (knownTools.size >= KNOWN_TOOLS_MAX_ENTRIES) knownTools.delete(knownTools.keys().next().value!);
+  knownTools.set(bytes, { tools, limits });
 }
 
 const QUOTE = 0x22;
@@ -164,16 +185,26 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * The body without its `input` members, and the items of the last (the one JSON.parse keeps); null
  * when the bytes do not scan as an object whose last `input` is an array. The scan finds boundaries
  * only: JSON.parse of the rest checks everything outside the input, the worker's parse the input.
+ * `tools`: a known list, whose members are cut from the rest too, or the bytes of one to remember
+ * once the rest has parsed and validated.
  */
-function scanInput(body: Buffer): { rest: Buffer; items: Element[] } | null {
+function scanInput(body: Buffer, limits: InputLimits): { rest: Buffer; items: Element[]; tools?: KnownTools | string } | null {
   try {
     const { members } = objectRanges(body, rootStart(body), (m) => keyIs(body, m, 'input'));
     const isInput = (i: number) => keyIs(body, members[i], 'input');
+    const isTools = (i: number) => keyIs(body, members[i], 'tools');
     let last = members.length - 1;
     while (last >= 0 && !isInput(last)) last--;
     const items = last >= 0 ? members[last].elements : undefined;
     if (!items) return null;
-    return { rest: new Edits(body).editList(members, isInput).bytes(), items };
+    // The last `tools`, as JSON.parse keeps.
+    let t = members.length - 1;
+    while (t >= 0 && !isTools(t)) t--;
+    const size = t >= 0 ? members[t].end - members[t].valueStart : 0;
+    const bytes = size >= KNOWN_TOOLS_MIN_BYTES && size <= KNOWN_TOOLS_MAX_BYTES ? body.toString('latin1', members[t].valueStart, members[t].end) : undefined;
+    const known = bytes === undefined ? undefined : knownTools.get(bytes);
+    if (known?.limits === limits) return { rest: new Edits(body).editList(members, (i) => isInput(i) || isTools(i)).bytes(), items, tools: known };
+    return { rest: new Edits(body).editList(members, isInput).bytes(), items, tools: bytes };
   } catch {
     // Bytes that are not JSON can put a boundary anywhere (past the end, too): parseRequest decides.
     return null;
