@@ -51,7 +51,7 @@ export class ResponseSettings {
       ['prompt_cache_key', str(req.prompt_cache_key)],
     ];
     const fields = new Map<string, string>();
-    for (const [key, value] of values) fields.set(key, key === 'tools' ? toolsJson(req.tools) : intern(JSON.stringify(value)));
+    for (const [key, value] of values) fields.set(key, key === 'tools' ? toolsJson(value as Tool[] | undefined) : intern(JSON.stringify(value)));
     return new ResponseSettings(fields);
   }
 
